@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from stakeholders.selectors import user_scope
+
+# (url name, label, who sees it). Sections whose URL is not installed are skipped, so the
+# navigation never links to a page that does not exist.
+NAV = [
+    ("home", _("Home"), "any"),
+    ("referrals:inbox", _("Inbox"), "case"),
+    ("referrals:sent", _("Sent"), "case"),
+    ("referrals:review", _("State review"), "supervisor"),
+    ("stakeholders:agency_list", _("Agencies"), "any"),
+    ("mapping:network", _("Network"), "analysis"),
+    ("mapping:coverage", _("Coverage"), "analysis"),
+    ("coordination:impact", _("Impact"), "impact"),
+]
+
+
+def _visible(rule, scope) -> bool:
+    if rule == "any":
+        return True
+    if rule == "case":
+        return bool(scope.agency_ids) and not (scope.committee and len(scope.agency_ids) == 1)
+    if rule == "supervisor":
+        return scope.is_supervisor or scope.superuser
+    if rule == "analysis":
+        return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.admin_agency_ids)
+    if rule == "impact":
+        return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.agency_ids)
+    return False
+
+
+def site(request):
+    items = []
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        scope = user_scope(user)
+        current = request.resolver_match.view_name if request.resolver_match else ""
+        for name, label, rule in NAV:
+            if not _visible(rule, scope):
+                continue
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                continue
+            items.append({"url": url, "label": label, "active": current == name})
+    return {
+        "nav_items": items,
+        "SITE_NAME": _("AHT Coordination"),
+        "SMALL_COUNT_THRESHOLD": settings.SMALL_COUNT_THRESHOLD,
+    }

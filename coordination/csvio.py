@@ -1,0 +1,108 @@
+"""Shared pieces of every CSV import and export: row errors, reports, progress, safe cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self):
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did or would do. `written` is False whenever nothing reached the database."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+    dry_run: bool = False
+
+    @property
+    def bad_lines(self) -> list[int]:
+        return sorted({e.line for e in self.errors})
+
+    def summary(self) -> str:
+        if self.errors and not self.written and not self.dry_run:
+            return (
+                f"Nothing was written: {len(self.bad_lines)} of {self.rows} rows have errors. "
+                "Fix them, or import with the skip-invalid option to write only the good rows."
+            )
+        verb = "Would create" if self.dry_run else "Created"
+        text = f"{verb} {self.created}, {'would update' if self.dry_run else 'updated'} {self.updated}"
+        if self.skipped:
+            text += f", skipped {self.skipped} invalid rows"
+        return text + "."
+
+
+def read_csv(stream, *, required: list[str], known: list[str]):
+    """Open a CSV stream; return (DictReader, header problems, warnings). BOMs from Excel are tolerated."""
+    if isinstance(stream, (bytes, bytearray)):
+        stream = io.StringIO(stream.decode("utf-8-sig"))
+    reader = csv.DictReader(stream)
+    header = [(h or "").strip().lstrip("\ufeff") for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    problems, warnings = [], []
+    if not header:
+        problems.append(RowError(1, "", "The file is empty or has no header row."))
+        return reader, problems, warnings
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(RowError(1, "", f"The header lacks required column(s): {', '.join(missing)}."))
+    extra = [c for c in header if c and c not in known]
+    if extra:
+        warnings.append(f"Ignored column(s) not used by this import: {', '.join(extra)}.")
+    return reader, problems, warnings
+
+
+def safe_cell(value) -> str:
+    """Keep spreadsheet programs from executing a cell as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+class Progress:
+    """A plain progress bar on stderr for management commands (silent when not a terminal)."""
+
+    def __init__(self, total: int, *, label: str = "rows", stream=None, width: int = 30):
+        self.total, self.label, self.width = max(total, 1), label, width
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = -1
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        percent = int(100 * done / self.total)
+        if percent == self._last and done != self.total:
+            return
+        self._last = percent
+        filled = int(self.width * done / self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} {self.label}")
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()

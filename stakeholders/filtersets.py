@@ -1,0 +1,48 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from stakeholders.models import Agency, AgencyService, District, State
+from stakeholders.vocab import AgencyKind, Service
+
+
+class AgencyFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    kind = django_filters.MultipleChoiceFilter(choices=AgencyKind.choices, label=_("Kind"))
+    state = django_filters.ModelChoiceFilter(queryset=State.objects.all(), label=_("State / UT"))
+    district = django_filters.ModelChoiceFilter(queryset=District.objects.none(), label=_("District"))
+    service = django_filters.ChoiceFilter(choices=Service.choices, method="filter_service", label=_("Service"))
+    free_beds = django_filters.BooleanFilter(method="filter_free_beds", label=_("Has free beds"))
+    verified = django_filters.BooleanFilter(label=_("Verified"))
+    active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Agency
+        fields = ["q", "kind", "state", "district", "service", "free_beds", "verified", "active"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        # The district list follows the chosen state, so the page never renders ~750 options.
+        state_id = (data or {}).get("state")
+        district_id = (data or {}).get("district")
+        field = self.filters["district"]
+        districts = District.objects.select_related("state")
+        if state_id and str(state_id).isdigit():
+            field.queryset = districts.filter(state_id=state_id)
+        elif district_id and str(district_id).isdigit():
+            field.queryset = districts.filter(pk=district_id)
+        field.field.queryset = field.queryset
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(code__istartswith=value) | Q(district__name__icontains=value))
+
+    def filter_service(self, queryset, name, value):
+        return queryset.filter(pk__in=AgencyService.objects.filter(service=value).values("agency_id"))
+
+    def filter_free_beds(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(beds_available__gt=0) if value else queryset.exclude(beds_available__gt=0)

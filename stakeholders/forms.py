@@ -1,0 +1,141 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from stakeholders.locations import resolve_location
+from stakeholders.models import Agency, District, Membership, Partnership, State
+from stakeholders.services import parent_cycle
+from stakeholders.vocab import Service
+
+
+class AgencyForm(forms.ModelForm):
+    services = forms.MultipleChoiceField(
+        label=_("Services offered"), choices=Service.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Agency
+        fields = [
+            "name", "code", "kind", "level", "parent", "state", "district", "pincode", "address",
+            "latitude", "longitude", "services", "serves_female", "serves_male", "serves_transgender",
+            "min_age", "max_age", "beds_total", "beds_available", "languages", "phone", "email",
+            "nodal_officer_role", "ahtu_notified", "ahtu_functional", "can_register_fir", "staff_sanctioned",
+            "staff_in_position", "vehicles", "active", "verified", "last_verified_on",
+        ]
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 2}),
+            "pincode": forms.TextInput(attrs={"inputmode": "numeric", "pattern": "[1-9][0-9]{5}", "autocomplete": "postal-code"}),
+            "last_verified_on": forms.DateInput(attrs={"type": "date"}),
+            "latitude": forms.NumberInput(attrs={"step": "any"}),
+            "longitude": forms.NumberInput(attrs={"step": "any"}),
+        }
+        help_texts = {
+            "latitude": _("Leave empty to use the PIN code's (or the district's) centre."),
+        }
+
+    def __init__(self, *args, allowed_states=None, restricted=False, **kwargs):
+        """`allowed_states`: a state admin's states (None = any); `restricted`: an agency admin
+        editing their own agency may not change what the state vouches for."""
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["services"].initial = self.instance.service_slugs
+        if allowed_states is not None:
+            self.fields["state"].queryset = State.objects.filter(pk__in=allowed_states)
+            self.fields["state"].required = True
+        state_id = self.data.get(self.add_prefix("state")) or self.initial.get("state") or self.instance.state_id
+        self.fields["district"].queryset = (
+            District.objects.select_related("state").filter(state_id=state_id) if str(state_id or "").isdigit() or isinstance(state_id, int)
+            else District.objects.none()
+        )
+        self.fields["parent"].queryset = Agency.objects.only("pk", "name").order_by("name")
+        self.fields["parent"].widget = forms.TextInput(attrs={"placeholder": _("code of the parent agency")})
+        self.fields["parent"].to_field_name = "code"
+        if self.instance.parent_id:
+            self.initial["parent"] = self.instance.parent.code
+        if restricted:
+            for name in ("code", "kind", "level", "verified", "last_verified_on", "state", "active"):
+                self.fields[name].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        location, errors = resolve_location(
+            state=data.get("state"),
+            district=data.get("district"),
+            pincode=data.get("pincode") or "",
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        if not errors:
+            data["state"], data["district"] = location.state, location.district
+            self.instance.location_precision = location.precision
+            data["latitude"], data["longitude"] = location.latitude, location.longitude
+        beds_total, beds_available = data.get("beds_total"), data.get("beds_available")
+        if beds_total is not None and beds_available is not None and beds_available > beds_total:
+            self.add_error("beds_available", _("Beds available (%(a)s) cannot exceed beds in total (%(t)s).") % {
+                "a": beds_available, "t": beds_total})
+        parent = data.get("parent")
+        if parent is not None and (parent.pk == self.instance.pk or parent_cycle(agency_pk=self.instance.pk, parent=parent)):
+            self.add_error("parent", _("This parent would make the agency its own ancestor."))
+        return data
+
+
+class FreeBedsForm(forms.Form):
+    beds_available = forms.IntegerField(label=_("Beds free now"), min_value=0)
+
+    def __init__(self, *args, agency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+
+    def clean_beds_available(self):
+        value = self.cleaned_data["beds_available"]
+        if self.agency.beds_total is not None and value > self.agency.beds_total:
+            raise forms.ValidationError(
+                _("Beds available (%(a)s) cannot exceed beds in total (%(t)s).") % {"a": value, "t": self.agency.beds_total}
+            )
+        return value
+
+
+class MembershipForm(forms.Form):
+    username = forms.CharField(label=_("User name or e-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+    def clean_username(self):
+        value = self.cleaned_data["username"].strip()
+        users = get_user_model().objects.filter(is_active=True)
+        user = users.filter(username__iexact=value).first() or users.filter(email__iexact=value).first()
+        if user is None:
+            raise forms.ValidationError(_("No active user is called %(name)s.") % {"name": value})
+        return user
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class PartnershipForm(forms.ModelForm):
+    to_agency = forms.ModelChoiceField(
+        label=_("Partner agency (code)"), queryset=Agency.objects.all(), to_field_name="code",
+        widget=forms.TextInput(attrs={"placeholder": _("code of the partner agency")}),
+    )
+
+    class Meta:
+        model = Partnership
+        fields = ["to_agency", "kind", "title", "starts_on", "ends_on"]
+        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"}), "ends_on": forms.DateInput(attrs={"type": "date"})}
+
+
+class AgencyImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+    dry_run = forms.BooleanField(label=_("Check only (write nothing)"), required=False, initial=True)
+    skip_invalid = forms.BooleanField(label=_("Write the good rows even if some rows are bad"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB; split it or use the import_agencies command."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text; save it from your spreadsheet as 'CSV UTF-8'.")) from None

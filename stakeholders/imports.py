@@ -1,0 +1,292 @@
+"""Agency CSV import and export. Export writes the columns import reads, so the two round-trip."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
+from stakeholders.geography import GeographyIndex
+from stakeholders.locations import resolve_location
+from stakeholders.models import Agency, AgencyService
+from stakeholders.vocab import DEFAULT_LEVEL_FOR_KIND, AgencyKind, JurisdictionLevel, LocationPrecision, Service, choice_from_text
+
+COLUMNS = [
+    "code", "name", "kind", "state", "district", "pincode", "latitude", "longitude",
+    "services", "beds_total", "parent_code", "email", "phone",
+]
+REQUIRED = ["code", "name", "kind"]
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+UPDATED_FIELDS = [
+    "name", "kind", "level", "state", "district", "pincode", "latitude", "longitude", "location_precision",
+    "beds_total", "email", "phone", "updated_at",
+]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(";") if part.strip()]
+
+
+def _float(value: str, column: str, errors: list):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        errors.append((column, f"{value!r} is not a number."))
+        return None
+
+
+class _Row:
+    __slots__ = ("line", "code", "values", "services", "parent_code", "has_services")
+
+
+def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_ids=None, progress=None) -> ImportReport:
+    """Validate every row, then upsert by code, all-or-nothing unless `skip_invalid`.
+
+    `allowed_state_ids` (None = any) limits a state admin's import to agencies of their states.
+    """
+    reader, problems, warnings = read_csv(stream, required=REQUIRED, known=COLUMNS)
+    report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run)
+    if problems:
+        return report
+    raw_rows = [(reader.line_num, row) for row in reader]
+    report.rows = len(raw_rows)
+    has_services_column = "services" in reader.fieldnames
+
+    geo = GeographyIndex.load()
+    existing = {
+        code: (pk, parent_id, state_id, beds_available)
+        for code, pk, parent_id, state_id, beds_available in Agency.objects.values_list(
+            "code", "pk", "parent_id", "state_id", "beds_available"
+        )
+    }
+    code_by_pk = {pk: code for code, (pk, *_rest) in existing.items()}
+
+    good: list[_Row] = []
+    first_line_of_code: dict[str, int] = {}
+    for index, (line, raw) in enumerate(raw_rows, start=1):
+        row_errors: list[tuple[str, str]] = []
+        parsed = _parse_row(raw, geo, existing, row_errors, allowed_state_ids)
+        code = parsed.code
+        if code in first_line_of_code:
+            row_errors.append(("code", f"Duplicate code {code!r} (also on line {first_line_of_code[code]})."))
+        elif code:
+            first_line_of_code[code] = line
+        if row_errors:
+            report.errors.extend(RowError(line, column, message) for column, message in row_errors)
+        else:
+            parsed.line = line
+            parsed.has_services = has_services_column
+            good.append(parsed)
+        if progress:
+            progress(index)
+
+    # Parents may be anywhere in the file or already in the database; check references and loops.
+    file_codes = {r.code for r in good} | set(first_line_of_code)
+    parents = {code: code_by_pk.get(parent_id) for code, (_pk, parent_id, *_r) in existing.items()}
+    for row in good:
+        parents[row.code] = row.parent_code or None
+    bad_codes = set()
+    for row in good:
+        if row.parent_code and row.parent_code not in existing and row.parent_code not in file_codes:
+            report.errors.append(RowError(row.line, "parent_code", f"No agency has code {row.parent_code!r}."))
+            bad_codes.add(row.code)
+        elif row.parent_code == row.code:
+            report.errors.append(RowError(row.line, "parent_code", "An agency cannot be its own parent."))
+            bad_codes.add(row.code)
+        elif row.parent_code and _has_cycle(row.code, parents):
+            report.errors.append(
+                RowError(row.line, "parent_code", f"Parent {row.parent_code!r} makes the hierarchy loop back to {row.code!r}.")
+            )
+            bad_codes.add(row.code)
+    good = [r for r in good if r.code not in bad_codes]
+    report.errors.sort(key=lambda e: (e.line, e.column))
+
+    report.skipped = report.rows - len(good)
+    report.created = sum(1 for r in good if r.code not in existing)
+    report.updated = len(good) - report.created
+    if dry_run or (report.errors and not skip_invalid):
+        if not dry_run:
+            report.created = report.updated = 0
+        return report
+    _write(good, existing)
+    report.written = True
+    return report
+
+
+def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
+    row = _Row()
+    get = lambda column: (raw.get(column) or "").strip()  # noqa: E731
+    row.code = get("code")
+    if not row.code:
+        errors.append(("code", "A code is required."))
+    elif not CODE_PATTERN.match(row.code) or len(row.code) > 40:
+        errors.append(("code", f"{row.code!r} is not a valid code (letters, digits, '.', '_' or '-', at most 40)."))
+    name = get("name")
+    if not name:
+        errors.append(("name", "A name is required."))
+    elif len(name) > 200:
+        errors.append(("name", "The name is longer than 200 characters."))
+    kind = choice_from_text(AgencyKind, get("kind"))
+    if not kind:
+        errors.append(("kind", f"Unknown kind {get('kind')!r}; use one of: {', '.join(AgencyKind.values)}."))
+
+    state = district = None
+    if get("state"):
+        state, message = geo.match_state(get("state"))
+        if message:
+            errors.append(("state", message))
+    elif kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL and not get("pincode"):
+        errors.append(("state", "A state is required for this kind of agency."))
+    if get("district") and state:
+        district, message = geo.match_district(state, get("district"))
+        if message:
+            errors.append(("district", message))
+
+    coordinate_errors: list = []
+    latitude = _float(get("latitude"), "latitude", coordinate_errors)
+    longitude = _float(get("longitude"), "longitude", coordinate_errors)
+    errors.extend(coordinate_errors)
+    location = None
+    if not any(column in {"state", "district"} for column, _m in errors) and not coordinate_errors:
+        location, location_errors = resolve_location(
+            state=state, district=district, pincode=get("pincode"), latitude=latitude, longitude=longitude, geo=geo
+        )
+        errors.extend(location_errors.items())
+        if not location_errors and location.state is None and kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL:
+            errors.append(("state", "A state is required for this kind of agency."))
+    if location and location.state is not None and allowed_state_ids is not None and location.state.pk not in allowed_state_ids:
+        errors.append(("state", f"You may import agencies of your own state only, not {location.state.name}."))
+    if row.code in existing and allowed_state_ids is not None and existing[row.code][2] not in allowed_state_ids:
+        errors.append(("code", f"Agency {row.code!r} exists in another state; only its state or a superuser may change it."))
+
+    row.services = []
+    for text in _split(get("services")):
+        service = choice_from_text(Service, text)
+        if service is None:
+            errors.append(("services", f"Unknown service {text!r}."))
+        elif service not in row.services:
+            row.services.append(service)
+
+    beds_total = None
+    if get("beds_total"):
+        try:
+            beds_total = int(get("beds_total"))
+            if beds_total < 0:
+                raise ValueError
+        except ValueError:
+            errors.append(("beds_total", f"{get('beds_total')!r} is not a whole number of beds (0 or more)."))
+            beds_total = None
+    if beds_total is not None and row.code in existing:
+        available = existing[row.code][3]
+        if available is not None and available > beds_total:
+            errors.append(("beds_total", f"{beds_total} is below the {available} beds the agency reports available now."))
+
+    email = get("email")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(("email", f"{email!r} is not an e-mail address."))
+    phone = get("phone")
+    if len(phone) > 40:
+        errors.append(("phone", "The phone number is longer than 40 characters."))
+
+    row.parent_code = get("parent_code")
+    row.values = None
+    if location is not None and kind:
+        level = DEFAULT_LEVEL_FOR_KIND.get(kind) or (
+            JurisdictionLevel.DISTRICT if location.district else JurisdictionLevel.STATE
+        )
+        row.values = {
+            "name": name, "kind": kind, "level": level, "state": location.state, "district": location.district,
+            "pincode": location.pincode, "latitude": location.latitude, "longitude": location.longitude,
+            "location_precision": location.precision, "beds_total": beds_total, "email": email, "phone": phone,
+        }
+    return row
+
+
+def _has_cycle(code, parents) -> bool:
+    seen = {code}
+    current = parents.get(code)
+    while current:
+        if current in seen:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+@transaction.atomic
+def _write(rows: list[_Row], existing) -> None:
+    now = timezone.now()
+    new = [Agency(code=r.code, created_at=now, updated_at=now, **r.values) for r in rows if r.code not in existing]
+    Agency.objects.bulk_create(new, batch_size=1000)
+    updates = [r for r in rows if r.code in existing]
+    for start in range(0, len(updates), 1000):
+        chunk = updates[start:start + 1000]
+        objects = {a.code: a for a in Agency.objects.filter(code__in=[r.code for r in chunk])}
+        for row in chunk:
+            agency = objects[row.code]
+            for name, value in row.values.items():
+                setattr(agency, name, value)
+            agency.updated_at = now
+        Agency.objects.bulk_update(list(objects.values()), UPDATED_FIELDS, batch_size=1000)
+
+    pk_by_code = dict(Agency.objects.values_list("code", "pk"))
+    with_parent = []
+    for row in rows:
+        agency = Agency(pk=pk_by_code[row.code], parent_id=pk_by_code.get(row.parent_code) if row.parent_code else None)
+        with_parent.append(agency)
+    Agency.objects.bulk_update(with_parent, ["parent"], batch_size=1000)
+
+    service_rows = [r for r in rows if r.has_services]
+    if service_rows:
+        ids = [pk_by_code[r.code] for r in service_rows]
+        for start in range(0, len(ids), 1000):
+            AgencyService.objects.filter(agency_id__in=ids[start:start + 1000]).delete()
+        AgencyService.objects.bulk_create(
+            [AgencyService(agency_id=pk_by_code[r.code], service=s) for r in service_rows for s in r.services],
+            batch_size=2000,
+        )
+
+
+def agency_csv_rows(queryset):
+    """Rows (header first) of agencies from `agency_list_queryset`, in the import's columns."""
+    yield COLUMNS
+    for agency in queryset.iterator(chunk_size=2000):
+        # Only surveyed coordinates are written: PIN and district centres are re-derived on import,
+        # which keeps the recorded precision honest across a round trip.
+        exact = agency.location_precision == LocationPrecision.EXACT
+        yield [
+            safe_cell(agency.code),
+            safe_cell(agency.name),
+            agency.kind,
+            agency.state.name if agency.state else "",
+            agency.district.name if agency.district else "",
+            agency.pincode,
+            agency.latitude if exact else "",
+            agency.longitude if exact else "",
+            ";".join(agency.service_slugs),
+            "" if agency.beds_total is None else agency.beds_total,
+            agency.parent.code if agency.parent else "",
+            safe_cell(agency.email),
+            safe_cell(agency.phone),
+        ]
+
+
+def export_agencies(queryset, stream) -> int:
+    """Write agencies to a text stream; returns the number of agencies written."""
+    writer = csv.writer(stream)
+    count = -1
+    for row in agency_csv_rows(queryset):
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,51 @@
+"""Small factories: each returns a saved object with sensible defaults that a test can override."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.contrib.auth import get_user_model
+
+from stakeholders.models import Agency, AgencyService, District, State
+from stakeholders.services import membership_grant
+from stakeholders.vocab import LocationPrecision, normalise
+
+_seq = itertools.count(1)
+
+
+def make_state(name="Maharashtra", **kwargs) -> State:
+    state, _ = State.objects.get_or_create(key=normalise(name), defaults={"name": name, **kwargs})
+    return state
+
+
+def make_district(name, state, latitude=None, longitude=None, **kwargs) -> District:
+    district, _ = District.objects.get_or_create(
+        state=state, key=normalise(name),
+        defaults={"name": name, "latitude": latitude, "longitude": longitude, **kwargs},
+    )
+    return district
+
+
+def make_agency(*, services=(), **kwargs) -> Agency:
+    n = next(_seq)
+    district = kwargs.get("district")
+    if district is not None:
+        kwargs.setdefault("state", district.state)
+        kwargs.setdefault("latitude", district.latitude)
+        kwargs.setdefault("longitude", district.longitude)
+        kwargs.setdefault("location_precision", LocationPrecision.DISTRICT)
+    kwargs.setdefault("code", f"T-{n:05d}")
+    kwargs.setdefault("name", f"Test agency {n}")
+    kwargs.setdefault("kind", "ngo")
+    agency = Agency.objects.create(**kwargs)
+    AgencyService.objects.bulk_create([AgencyService(agency=agency, service=s) for s in services])
+    return agency
+
+
+def make_user(username, *, agency=None, role="caseworker", **kwargs):
+    User = get_user_model()
+    kwargs.setdefault("email", f"{username}@example.org")
+    user = User.objects.create_user(username=username, password="pw-for-tests-only", **kwargs)
+    if agency is not None:
+        membership_grant(agency=agency, user=user, role=role)
+    return user
