@@ -37,8 +37,20 @@ def has_non_demo_data() -> bool:
 
 
 @transaction.atomic
-def seed_registry_and_users() -> dict[str, Agency]:
+def seed_all() -> dict[str, int]:
+    """Every demo step in order, in one transaction; each step is idempotent."""
+    from coordination.demo_impact import seed_impact
+    from referrals.demo import seed_referrals
+
     rng = random.Random(2011)
+    agencies = seed_registry_and_users(rng)
+    counts = {"agencies": len(agencies)}
+    counts.update(seed_referrals(agencies, random.Random(2012)))
+    counts.update(seed_impact(agencies, random.Random(2013)))
+    return counts
+
+
+def seed_registry_and_users(rng: random.Random) -> dict[str, Agency]:
     agencies = save_registry(build_registry(rng))
     save_partnerships(agencies, rng)
     User = get_user_model()

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.views.generic import ListView
 
 PAGE_SIZES = (25, 50, 100, 200)
+
+
+class YesNoAnySelect(forms.NullBooleanSelect):
+    """A yes/no filter whose empty choice reads "Any" rather than Django's "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        from django.utils.translation import gettext_lazy as _
+
+        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class Echo:

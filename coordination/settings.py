@@ -155,7 +155,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Leaflet and its marker-cluster plugin come from pip packages (XStatic), served like our own files.
+import xstatic.pkg.leaflet  # noqa: E402
+import xstatic.pkg.leaflet_markercluster  # noqa: E402
+
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/leaflet", xstatic.pkg.leaflet.BASE_DIR),
+    ("vendor/leaflet.markercluster", xstatic.pkg.leaflet_markercluster.BASE_DIR),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -13,5 +13,6 @@ urlpatterns = [
     path("agencies/", include("stakeholders.urls")),
     path("referrals/", include("referrals.urls")),
     path("analysis/", include("mapping.urls")),
+    path("steering/", include("coordination.site_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from coordination.mixins import YesNoAnySelect
 from stakeholders.models import Agency, AgencyService, District, State
 from stakeholders.vocab import AgencyKind, Service
 
@@ -9,12 +10,16 @@ from stakeholders.vocab import AgencyKind, Service
 class AgencyFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.MultipleChoiceFilter(choices=AgencyKind.choices, label=_("Kind"))
-    state = django_filters.ModelChoiceFilter(queryset=State.objects.all(), label=_("State / UT"))
-    district = django_filters.ModelChoiceFilter(queryset=District.objects.none(), label=_("District"))
-    service = django_filters.ChoiceFilter(choices=Service.choices, method="filter_service", label=_("Service"))
-    free_beds = django_filters.BooleanFilter(method="filter_free_beds", label=_("Has free beds"))
-    verified = django_filters.BooleanFilter(label=_("Verified"))
-    active = django_filters.BooleanFilter(label=_("Active"))
+    state = django_filters.ModelChoiceFilter(queryset=State.objects.all(), label=_("State / UT"), empty_label=_("All states"))
+    district = django_filters.ModelChoiceFilter(
+        queryset=District.objects.none(), label=_("District"), empty_label=_("All districts")
+    )
+    service = django_filters.ChoiceFilter(
+        choices=Service.choices, method="filter_service", label=_("Service"), empty_label=_("Any service")
+    )
+    free_beds = django_filters.BooleanFilter(method="filter_free_beds", label=_("Has free beds"), widget=YesNoAnySelect)
+    verified = django_filters.BooleanFilter(label=_("Verified"), widget=YesNoAnySelect)
+    active = django_filters.BooleanFilter(label=_("Active"), widget=YesNoAnySelect)
 
     class Meta:
         model = Agency

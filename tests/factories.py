@@ -49,3 +49,34 @@ def make_user(username, *, agency=None, role="caseworker", **kwargs):
     if agency is not None:
         membership_grant(agency=agency, user=user, role=role)
     return user
+
+
+def make_case(*, opened_by, **kwargs):
+    from referrals.models import Case
+
+    kwargs.setdefault("holder", opened_by)
+    kwargs.setdefault("exploitation", "sexual_exploitation")
+    kwargs.setdefault("age_status", "adult")
+    kwargs.setdefault("gender", "female")
+    return Case.objects.create(opened_by=opened_by, **kwargs)
+
+
+def make_referral(*, case, from_agency, to_agency, purpose="counselling", status="sent", **kwargs):
+    """A referral row as it would be after its transitions (no events): for analyses and lists."""
+    from django.utils import timezone
+
+    from referrals.models import Referral
+
+    now = timezone.now()
+    kwargs.setdefault("from_state_id", from_agency.state_id)
+    kwargs.setdefault("to_state_id", to_agency.state_id)
+    kwargs.setdefault("created_at", kwargs.get("sent_at") or now)
+    if status != "draft":
+        kwargs.setdefault("sent_at", kwargs["created_at"])
+    if status in {"accepted", "declined", "completed"}:
+        kwargs.setdefault("responded_at", kwargs["sent_at"])
+    if status in {"completed", "withdrawn"}:
+        kwargs.setdefault("closed_at", kwargs.get("responded_at") or kwargs["sent_at"])
+    return Referral.objects.create(
+        case=case, from_agency=from_agency, to_agency=to_agency, purpose=purpose, status=status, **kwargs
+    )

@@ -1,5 +1,14 @@
 // Small progressive enhancements; every page works without JavaScript.
+document.documentElement.classList.add("js");
 (function () {
+  // The phone menu: a button that shows and hides the navigation.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".menu-toggle");
+    if (!toggle) return;
+    var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
   // Sortable tables: <table data-sortable> sorts client-side by clicking a header with data-sort.
   document.addEventListener("click", function (event) {
     var th = event.target.closest("table[data-sortable] th[data-sort]");

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from coordination.demo import DEMO_PASSWORD, DEMO_USERS, has_non_demo_data, seed_registry_and_users
+from coordination.demo import DEMO_PASSWORD, DEMO_USERS, has_non_demo_data, seed_all
 from stakeholders.models import Agency, State
 
 
@@ -18,6 +18,6 @@ class Command(BaseCommand):
         if if_empty and Agency.objects.exists():
             self.stdout.write("Demo data already present; nothing to do.")
             return
-        agencies = seed_registry_and_users()
-        self.stdout.write(self.style.SUCCESS(f"Demo registry: {len(agencies)} agencies."))
+        counts = seed_all()
+        self.stdout.write(self.style.SUCCESS("Demo data: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + "."))
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r}): admin (superuser), " + ", ".join(u[0] for u in DEMO_USERS))
