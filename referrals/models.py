@@ -81,6 +81,24 @@ class CaseQuerySet(models.QuerySet):
         )
         return self.filter(condition)
 
+    def for_aggregates(self, user):
+        """Cases a user may *count* (never list): the committee and superusers all, a state supervisor
+        those originating in, rescued in or referred within their states, anyone else what they may read.
+        Counts from here shown to roles without case access go through `suppress()`."""
+        from stakeholders.selectors import user_scope
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        scope = user_scope(user)
+        if scope.superuser or scope.committee:
+            return self
+        condition = Q(pk__in=self.visible_to(user).values("pk"))
+        if scope.supervised_state_ids:
+            condition |= Q(origin_state_id__in=scope.supervised_state_ids) | Q(
+                rescue_district__state_id__in=scope.supervised_state_ids
+            )
+        return self.filter(condition)
+
 
 class Case(models.Model):
     """A person helped through the network, known only by a random case code."""
@@ -207,6 +225,25 @@ class ReferralQuerySet(models.QuerySet):
             condition |= Q(from_state_id__in=scope.supervised_state_ids) | Q(to_state_id__in=scope.supervised_state_ids)
         condition |= Q(pk__in=_shared_with(user, ReferralGroupObjectPermission, "view_referral"))
         condition |= Q(case_id__in=_shared_with(user, CaseGroupObjectPermission, "view_case"))
+        return self.filter(condition)
+
+    def for_aggregates(self, user):
+        """Referrals a user may *count* (agency-level aggregates, never case rows): the committee and
+        superusers every referral, a state supervisor those touching their states, an agency member those
+        touching their agencies. Network and coverage analyses and dashboards read through this gate;
+        what they show to roles without case access goes through `suppress()`."""
+        from stakeholders.selectors import user_scope
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        scope = user_scope(user)
+        if scope.superuser or scope.committee:
+            return self
+        condition = Q(pk__in=[])
+        if scope.supervised_state_ids:
+            condition |= Q(from_state_id__in=scope.supervised_state_ids) | Q(to_state_id__in=scope.supervised_state_ids)
+        if scope.agency_ids:
+            condition |= Q(from_agency_id__in=scope.agency_ids) | Q(to_agency_id__in=scope.agency_ids)
         return self.filter(condition)
 
     def pending(self):
