@@ -10,10 +10,10 @@ from stakeholders.vocab import AgencyKind, Service
 class AgencyFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.MultipleChoiceFilter(choices=AgencyKind.choices, label=_("Kind"))
-    state = django_filters.ModelChoiceFilter(queryset=State.objects.all(), label=_("State / UT"), empty_label=_("All states"))
-    district = django_filters.ModelChoiceFilter(
-        queryset=District.objects.none(), label=_("District"), empty_label=_("All districts")
-    )
+    # Plain choice filters fed from one query each: a model choice field would query once to
+    # validate and again to render its options.
+    state = django_filters.ChoiceFilter(field_name="state_id", label=_("State / UT"), empty_label=_("All states"))
+    district = django_filters.ChoiceFilter(field_name="district_id", label=_("District"), empty_label=_("All districts"))
     service = django_filters.ChoiceFilter(
         choices=Service.choices, method="filter_service", label=_("Service"), empty_label=_("Any service")
     )
@@ -27,16 +27,18 @@ class AgencyFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
+        self.filters["state"].extra["choices"] = [(str(pk), name) for pk, name in State.objects.values_list("pk", "name")]
         # The district list follows the chosen state, so the page never renders ~750 options.
         state_id = (data or {}).get("state")
         district_id = (data or {}).get("district")
-        field = self.filters["district"]
-        districts = District.objects.select_related("state")
+        districts = District.objects.order_by("name")
         if state_id and str(state_id).isdigit():
-            field.queryset = districts.filter(state_id=state_id)
+            districts = districts.filter(state_id=state_id)
         elif district_id and str(district_id).isdigit():
-            field.queryset = districts.filter(pk=district_id)
-        field.field.queryset = field.queryset
+            districts = districts.filter(pk=district_id)
+        else:
+            districts = districts.none()
+        self.filters["district"].extra["choices"] = [(str(pk), name) for pk, name in districts.values_list("pk", "name")]
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -226,36 +226,58 @@ def _has_cycle(code, parents) -> bool:
 
 @transaction.atomic
 def _write(rows: list[_Row], existing) -> None:
+    """Create new agencies in bulk; touch existing ones only where a value changed (re-importing an
+    unchanged export writes nothing); set parents with one UPDATE per parent."""
     now = timezone.now()
-    new = [Agency(code=r.code, created_at=now, updated_at=now, **r.values) for r in rows if r.code not in existing]
-    Agency.objects.bulk_create(new, batch_size=1000)
-    updates = [r for r in rows if r.code in existing]
-    for start in range(0, len(updates), 1000):
-        chunk = updates[start:start + 1000]
-        objects = {a.code: a for a in Agency.objects.filter(code__in=[r.code for r in chunk])}
-        for row in chunk:
-            agency = objects[row.code]
-            for name, value in row.values.items():
-                setattr(agency, name, value)
-            agency.updated_at = now
-        Agency.objects.bulk_update(list(objects.values()), UPDATED_FIELDS, batch_size=1000)
-
+    Agency.objects.bulk_create(
+        [Agency(code=r.code, created_at=now, updated_at=now, **r.values) for r in rows if r.code not in existing],
+        batch_size=1000,
+    )
     pk_by_code = dict(Agency.objects.values_list("code", "pk"))
-    with_parent = []
+
+    updates = [r for r in rows if r.code in existing]
+    compared = [name for name in UPDATED_FIELDS if name != "updated_at"]
+    current = {}
+    for start in range(0, len(updates), 1000):
+        ids = [pk_by_code[r.code] for r in updates[start:start + 1000]]
+        for values in Agency.objects.filter(pk__in=ids).values("pk", *[_column(n) for n in compared]):
+            current[values["pk"]] = values
+    for row in updates:
+        pk = pk_by_code[row.code]
+        changes = {
+            name: value for name, value in row.values.items()
+            if current[pk][_column(name)] != (value.pk if hasattr(value, "pk") else value)
+        }
+        if changes:
+            Agency.objects.filter(pk=pk).update(updated_at=now, **changes)
+
+    children_by_parent: dict[int | None, list[int]] = {}
     for row in rows:
-        agency = Agency(pk=pk_by_code[row.code], parent_id=pk_by_code.get(row.parent_code) if row.parent_code else None)
-        with_parent.append(agency)
-    Agency.objects.bulk_update(with_parent, ["parent"], batch_size=1000)
+        pk = pk_by_code[row.code]
+        parent = pk_by_code.get(row.parent_code) if row.parent_code else None
+        if row.code not in existing or existing[row.code][1] != parent:
+            children_by_parent.setdefault(parent, []).append(pk)
+    for parent, children in children_by_parent.items():
+        for start in range(0, len(children), 1000):
+            Agency.objects.filter(pk__in=children[start:start + 1000]).update(parent_id=parent)
 
     service_rows = [r for r in rows if r.has_services]
-    if service_rows:
-        ids = [pk_by_code[r.code] for r in service_rows]
-        for start in range(0, len(ids), 1000):
-            AgencyService.objects.filter(agency_id__in=ids[start:start + 1000]).delete()
-        AgencyService.objects.bulk_create(
-            [AgencyService(agency_id=pk_by_code[r.code], service=s) for r in service_rows for s in r.services],
-            batch_size=2000,
-        )
+    ids = [pk_by_code[r.code] for r in service_rows]
+    have: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 1000):
+        for agency_id, service in AgencyService.objects.filter(agency_id__in=ids[start:start + 1000]).values_list("agency_id", "service"):
+            have.setdefault(agency_id, set()).add(service)
+    changed = [r for r in service_rows if have.get(pk_by_code[r.code], set()) != set(r.services)]
+    changed_ids = [pk_by_code[r.code] for r in changed]
+    for start in range(0, len(changed_ids), 1000):
+        AgencyService.objects.filter(agency_id__in=changed_ids[start:start + 1000]).delete()
+    AgencyService.objects.bulk_create(
+        [AgencyService(agency_id=pk_by_code[r.code], service=s) for r in changed for s in r.services], batch_size=2000
+    )
+
+
+def _column(name: str) -> str:
+    return f"{name}_id" if name in {"state", "district"} else name
 
 
 def agency_csv_rows(queryset):
