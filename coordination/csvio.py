@@ -7,6 +7,8 @@ import io
 import sys
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -15,8 +17,9 @@ class RowError:
     message: str
 
     def __str__(self):
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        if self.column:
+            return _("line %(line)s, column %(column)s: %(message)s") % {"line": self.line, "column": self.column, "message": self.message}
+        return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
 @dataclass
@@ -38,14 +41,17 @@ class ImportReport:
 
     def summary(self) -> str:
         if self.errors and not self.written and not self.dry_run:
-            return (
-                f"Nothing was written: {len(self.bad_lines)} of {self.rows} rows have errors. "
+            return _(
+                "Nothing was written: %(bad)s of %(rows)s rows have errors. "
                 "Fix them, or import with the skip-invalid option to write only the good rows."
-            )
-        verb = "Would create" if self.dry_run else "Created"
-        text = f"{verb} {self.created}, {'would update' if self.dry_run else 'updated'} {self.updated}"
+            ) % {"bad": len(self.bad_lines), "rows": self.rows}
+        counts = {"created": self.created, "updated": self.updated, "skipped": self.skipped}
+        if self.dry_run:
+            text = _("Checked: would create %(created)s and update %(updated)s") % counts
+        else:
+            text = _("Created %(created)s, updated %(updated)s") % counts
         if self.skipped:
-            text += f", skipped {self.skipped} invalid rows"
+            text += _(", skipped %(skipped)s invalid rows") % counts
         return text + "."
 
 
@@ -58,14 +64,14 @@ def read_csv(stream, *, required: list[str], known: list[str]):
     reader.fieldnames = header
     problems, warnings = [], []
     if not header:
-        problems.append(RowError(1, "", "The file is empty or has no header row."))
+        problems.append(RowError(1, "", _("The file is empty or has no header row.")))
         return reader, problems, warnings
     missing = [c for c in required if c not in header]
     if missing:
-        problems.append(RowError(1, "", f"The header lacks required column(s): {', '.join(missing)}."))
+        problems.append(RowError(1, "", _("The header lacks required column(s): %(columns)s.") % {"columns": ", ".join(missing)}))
     extra = [c for c in header if c and c not in known]
     if extra:
-        warnings.append(f"Ignored column(s) not used by this import: {', '.join(extra)}.")
+        warnings.append(_("Ignored column(s) not used by this import: %(columns)s.") % {"columns": ", ".join(extra)})
     return reader, problems, warnings
 
 

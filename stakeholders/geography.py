@@ -10,6 +10,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from stakeholders.vocab import normalise
 
 INDIA_LAT = (6.0, 37.6)
@@ -65,6 +67,12 @@ def display_name(raw: str) -> str:
         else:
             words.append(re.sub(r"(^|[(\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), lower))
     return " ".join(words)
+
+
+def _did_you_mean(names: list[str]) -> str:
+    if not names:
+        return ""
+    return " " + _("Did you mean %(names)s?") % {"names": _(" or ").join(repr(n) for n in names)}
 
 
 def is_well_formed_pin(pin: str) -> bool:
@@ -134,8 +142,7 @@ class GeographyIndex:
             return state, None
         names = {normalise(s.name): s.name for s in self.states_by_key.values()}
         close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
-        return None, f"Unknown state {text!r}.{hint}"
+        return None, _("Unknown state %(name)r.") % {"name": text} + _did_you_mean([names[c] for c in close])
 
     def match_district(self, state, text: str):
         key = normalise(text)
@@ -149,8 +156,10 @@ class GeographyIndex:
             self.states_by_id[sid].name for sid, districts in self.districts_by_state.items() if key in districts
         ]
         if elsewhere:
-            return None, f"District {text!r} is not in {state.name} (it is in {', '.join(sorted(elsewhere))})."
+            return None, _("District %(name)r is not in %(state)s (it is in %(other)s).") % {
+                "name": text, "state": state.name, "other": ", ".join(sorted(elsewhere))}
         names = {k: d.name for k, d in in_state.items()}
         close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
-        return None, f"Unknown district {text!r} in {state.name}.{hint}"
+        return None, _("Unknown district %(name)r in %(state)s.") % {"name": text, "state": state.name} + _did_you_mean(
+            [names[c] for c in close]
+        )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
 from stakeholders.geography import GeographyIndex
@@ -39,7 +40,7 @@ def _float(value: str, column: str, errors: list):
     try:
         return float(value)
     except ValueError:
-        errors.append((column, f"{value!r} is not a number."))
+        errors.append((column, _("%(value)r is not a number.") % {"value": value}))
         return None
 
 
@@ -76,7 +77,7 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
         parsed = _parse_row(raw, geo, existing, row_errors, allowed_state_ids)
         code = parsed.code
         if code in first_line_of_code:
-            row_errors.append(("code", f"Duplicate code {code!r} (also on line {first_line_of_code[code]})."))
+            row_errors.append(("code", _("Duplicate code %(code)r (also on line %(line)s).") % {"code": code, "line": first_line_of_code[code]}))
         elif code:
             first_line_of_code[code] = line
         if row_errors:
@@ -96,14 +97,14 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
     bad_codes = set()
     for row in good:
         if row.parent_code and row.parent_code not in existing and row.parent_code not in file_codes:
-            report.errors.append(RowError(row.line, "parent_code", f"No agency has code {row.parent_code!r}."))
+            report.errors.append(RowError(row.line, "parent_code", _("No agency has code %(code)r.") % {"code": row.parent_code}))
             bad_codes.add(row.code)
         elif row.parent_code == row.code:
-            report.errors.append(RowError(row.line, "parent_code", "An agency cannot be its own parent."))
+            report.errors.append(RowError(row.line, "parent_code", _("An agency cannot be its own parent.")))
             bad_codes.add(row.code)
         elif row.parent_code and _has_cycle(row.code, parents):
             report.errors.append(
-                RowError(row.line, "parent_code", f"Parent {row.parent_code!r} makes the hierarchy loop back to {row.code!r}.")
+                RowError(row.line, "parent_code", _("Parent %(parent)r makes the hierarchy loop back to %(code)r.") % {"parent": row.parent_code, "code": row.code})
             )
             bad_codes.add(row.code)
     good = [r for r in good if r.code not in bad_codes]
@@ -126,17 +127,17 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     get = lambda column: (raw.get(column) or "").strip()  # noqa: E731
     row.code = get("code")
     if not row.code:
-        errors.append(("code", "A code is required."))
+        errors.append(("code", _("A code is required.")))
     elif not CODE_PATTERN.match(row.code) or len(row.code) > 40:
-        errors.append(("code", f"{row.code!r} is not a valid code (letters, digits, '.', '_' or '-', at most 40)."))
+        errors.append(("code", _("%(code)r is not a valid code (letters, digits, '.', '_' or '-', at most 40).") % {"code": row.code}))
     name = get("name")
     if not name:
-        errors.append(("name", "A name is required."))
+        errors.append(("name", _("A name is required.")))
     elif len(name) > 200:
-        errors.append(("name", "The name is longer than 200 characters."))
+        errors.append(("name", _("The name is longer than 200 characters.")))
     kind = choice_from_text(AgencyKind, get("kind"))
     if not kind:
-        errors.append(("kind", f"Unknown kind {get('kind')!r}; use one of: {', '.join(AgencyKind.values)}."))
+        errors.append(("kind", _("Unknown kind %(kind)r; use one of: %(kinds)s.") % {"kind": get("kind"), "kinds": ", ".join(AgencyKind.values)}))
 
     state = district = None
     if get("state"):
@@ -144,7 +145,7 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
         if message:
             errors.append(("state", message))
     elif kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL and not get("pincode"):
-        errors.append(("state", "A state is required for this kind of agency."))
+        errors.append(("state", _("A state is required for this kind of agency.")))
     if get("district") and state:
         district, message = geo.match_district(state, get("district"))
         if message:
@@ -161,17 +162,17 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
         )
         errors.extend(location_errors.items())
         if not location_errors and location.state is None and kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL:
-            errors.append(("state", "A state is required for this kind of agency."))
+            errors.append(("state", _("A state is required for this kind of agency.")))
     if location and location.state is not None and allowed_state_ids is not None and location.state.pk not in allowed_state_ids:
-        errors.append(("state", f"You may import agencies of your own state only, not {location.state.name}."))
+        errors.append(("state", _("You may import agencies of your own state only, not %(state)s.") % {"state": location.state.name}))
     if row.code in existing and allowed_state_ids is not None and existing[row.code][2] not in allowed_state_ids:
-        errors.append(("code", f"Agency {row.code!r} exists in another state; only its state or a superuser may change it."))
+        errors.append(("code", _("Agency %(code)r exists in another state; only its state or a superuser may change it.") % {"code": row.code}))
 
     row.services = []
     for text in _split(get("services")):
         service = choice_from_text(Service, text)
         if service is None:
-            errors.append(("services", f"Unknown service {text!r}."))
+            errors.append(("services", _("Unknown service %(service)r.") % {"service": text}))
         elif service not in row.services:
             row.services.append(service)
 
@@ -182,22 +183,22 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
             if beds_total < 0:
                 raise ValueError
         except ValueError:
-            errors.append(("beds_total", f"{get('beds_total')!r} is not a whole number of beds (0 or more)."))
+            errors.append(("beds_total", _("%(value)r is not a whole number of beds (0 or more).") % {"value": get("beds_total")}))
             beds_total = None
     if beds_total is not None and row.code in existing:
         available = existing[row.code][3]
         if available is not None and available > beds_total:
-            errors.append(("beds_total", f"{beds_total} is below the {available} beds the agency reports available now."))
+            errors.append(("beds_total", _("%(total)s is below the %(available)s beds the agency reports available now.") % {"total": beds_total, "available": available}))
 
     email = get("email")
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            errors.append(("email", f"{email!r} is not an e-mail address."))
+            errors.append(("email", _("%(email)r is not an e-mail address.") % {"email": email}))
     phone = get("phone")
     if len(phone) > 40:
-        errors.append(("phone", "The phone number is longer than 40 characters."))
+        errors.append(("phone", _("The phone number is longer than 40 characters.")))
 
     row.parent_code = get("parent_code")
     row.values = None
