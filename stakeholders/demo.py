@@ -23,12 +23,12 @@ from stakeholders.vocab import LocationPrecision, PartnershipKind, normalise
 from stakeholders.vocab import Service as S
 
 DEMO_PREFIX = "DEMO-"
-STATES = {  # state key -> (short code, capital PIN)
-    "maharashtra": ("MH", "400001"),
-    "goa": ("GA", "403001"),
-    "andhrapradesh": ("AP", "520001"),
-    "bihar": ("BR", "800001"),
-    "westbengal": ("WB", "700001"),
+STATES = {  # state key -> (short code, capital PIN, languages)
+    "maharashtra": ("MH", "400001", "Marathi; Hindi; English"),
+    "goa": ("GA", "403001", "Konkani; Marathi; English"),
+    "andhrapradesh": ("AP", "520001", "Telugu; Urdu; English"),
+    "bihar": ("BR", "800001", "Hindi; Maithili; Bhojpuri"),
+    "westbengal": ("WB", "700001", "Bengali; Hindi; Nepali"),
 }
 # Districts deliberately left without an AHTU, so coverage analysis has real gaps to show.
 NO_AHTU = {
@@ -96,7 +96,7 @@ def build_registry(rng: random.Random) -> DemoRegistry:
     for row in district_headquarters():
         hq_by_state.setdefault(normalise(row["state"]), []).append(row)
 
-    for state_key, (st, capital_pin) in STATES.items():
+    for state_key, (st, capital_pin, languages) in STATES.items():
         state = geo.states_by_key[state_key]
         name = state.name
         add(f"{st}-WCD", f"{name} Women & Child Development Department", K.STATE_DEPARTMENT, L.STATE, state=state,
@@ -147,8 +147,8 @@ def build_registry(rng: random.Random) -> DemoRegistry:
                 add(f"{code}-SS", f"Shakti Sadan {dn}", K.SHELTER_HOME, L.DISTRICT, parent=f"{st}-WCD",
                     services=[S.SHELTER_WOMEN, S.COUNSELLING, S.VOCATIONAL_TRAINING], serves_male=False,
                     serves_transgender=rng.random() < 0.3, min_age=18, beds_total=total,
-                    beds_available=rng.choice([0, rng.randint(0, total // 2), rng.randint(0, total)]),
-                    capacity_updated_at=timezone.now(), languages="hi;en", **common)
+                    beds_available=6 if dk == "pune" else rng.choice([0, rng.randint(0, total // 2), rng.randint(0, total)]),
+                    capacity_updated_at=timezone.now(), languages=languages, **common)
             if rng.random() < 0.5 or dk in {"pune", "mumbai", "kolkata", "patna"}:
                 total = rng.randint(30, 80)
                 add(f"{code}-CCI", f"Children's Home {dn}", K.CHILD_CARE_INSTITUTION, L.DISTRICT, parent=f"{st}-WCD",

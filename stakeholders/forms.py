@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from stakeholders.locations import resolve_location
 from stakeholders.models import Agency, District, Membership, Partnership, State
 from stakeholders.services import parent_cycle
-from stakeholders.vocab import Service
+from stakeholders.vocab import LocationPrecision, Service
 
 
 class AgencyForm(forms.ModelForm):
@@ -39,12 +39,25 @@ class AgencyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["services"].initial = self.instance.service_slugs
+            if self.instance.location_precision != LocationPrecision.EXACT:
+                # Derived coordinates are not shown as input: saving the form would turn a PIN or
+                # district centre into "exact" coordinates.
+                self.initial["latitude"] = self.initial["longitude"] = None
+                if self.instance.latitude is not None:
+                    self.fields["latitude"].help_text = _(
+                        "Now at %(lat).4f, %(lon).4f (%(precision)s). Enter surveyed coordinates to replace them."
+                    ) % {
+                        "lat": self.instance.latitude,
+                        "lon": self.instance.longitude,
+                        "precision": self.instance.get_location_precision_display(),
+                    }
         if allowed_states is not None:
             self.fields["state"].queryset = State.objects.filter(pk__in=allowed_states)
             self.fields["state"].required = True
         state_id = self.data.get(self.add_prefix("state")) or self.initial.get("state") or self.instance.state_id
+        self.fields["district"].label_from_instance = lambda district: district.name
         self.fields["district"].queryset = (
-            District.objects.select_related("state").filter(state_id=state_id) if str(state_id or "").isdigit() or isinstance(state_id, int)
+            District.objects.filter(state_id=state_id) if str(state_id or "").isdigit() or isinstance(state_id, int)
             else District.objects.none()
         )
         self.fields["parent"].queryset = Agency.objects.only("pk", "name").order_by("name")

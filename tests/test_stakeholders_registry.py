@@ -143,3 +143,16 @@ class TestServices:
         in_maharashtra = set(Agency.objects.filter(state=cast.geo.mh))
         assert set(Agency.objects.editable_by(cast.rahul)) == in_maharashtra
         assert Agency.objects.editable_by(cast.root).count() == Agency.objects.count()
+
+
+def test_saving_an_agency_keeps_derived_coordinates_derived(cast):
+    form = AgencyForm(form_data(state=cast.geo.mh.pk, pincode="411001", code="PIN-1"))
+    agency = form.save() if form.is_valid() else None
+    assert agency.location_precision == LocationPrecision.PIN
+    edit = AgencyForm(instance=agency)
+    assert edit.initial["latitude"] is None
+    data = form_data(state=cast.geo.mh.pk, district=agency.district_id, pincode="411001", code="PIN-1", name="Renamed")
+    edit = AgencyForm(data, instance=agency)
+    assert edit.is_valid(), edit.errors
+    agency = edit.save()
+    assert (agency.name, agency.location_precision) == ("Renamed", LocationPrecision.PIN)
