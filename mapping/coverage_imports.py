@@ -450,9 +450,3 @@ def import_population(
     return report
 
 
-def boundary_sources() -> list[str]:
-    """The distinct sources of the imported outlines, for map attributions."""
-    sources = set(DistrictBoundary.objects.exclude(source="").values_list("source", flat=True).distinct())
-    sources |= set(StateBoundary.objects.exclude(source="").values_list("source", flat=True).distinct())
-    return sorted(sources)
-
