@@ -358,7 +358,10 @@ class CoverageResult:
         }
 
 
-def _km(value) -> str:
+def _km(value, radius_km: float | None = None) -> str:
+    """Whole kilometres, or tenths where rounding would put a distance beyond the radius at the radius."""
+    if radius_km is not None and value > radius_km and round(value) <= radius_km:
+        return f"{value:,.1f}"
     return f"{value:,.0f}"
 
 
@@ -491,7 +494,7 @@ def district_gaps(
         if km is None:
             missing.append(_("for %(whom)s there is none with free beds anywhere") % {"whom": label})
         elif km > radius_km:
-            missing.append(_("for %(whom)s the nearest with free beds is %(km)s km away") % {"whom": label, "km": _km(km)})
+            missing.append(_("for %(whom)s the nearest with free beds is %(km)s km away") % {"whom": label, "km": _km(km, radius_km)})
     if missing and row.district.located:
         gaps.append(Gap(NO_SHELTER_IN_REACH, _("No shelter with free beds within %(radius)s km: %(details)s.") % {
             "radius": radius, "details": "; ".join(missing)}))
