@@ -113,7 +113,9 @@ class Activity:
     rescued: dict[int, int] = field(default_factory=dict)  # district -> victims rescued there in the period
     originating: dict[int, int] = field(default_factory=dict)  # district -> cases opened in the period from there
     rescued_last_12m: dict[int, int] = field(default_factory=dict)
-    referral_pairs: Iterable[tuple[int, int]] = ()  # distinct (from agency, to agency) referred in the period
+    referral_pairs: Iterable[tuple[int, int]] = ()  # (from agency, to agency) referred in the period, or:
+    linked_agency_ids: frozenset[int] = frozenset()  # agencies that sent or received a referral in the period
+    linked_district_ids: frozenset[int] = frozenset()  # districts with a referral between two of their agencies
     ahtus_referring_to_cwc: frozenset[int] = frozenset()  # AHTUs that have ever referred to a CWC
     # States whose referrals the user's gate counts completely; None = every state. Referral-based gaps
     # elsewhere would be guesses from partial data, so they are not assessed there.
@@ -417,17 +419,28 @@ def analyse(
     free_in_reach = reach @ beds_free if len(residential) else np.zeros(len(rows_in))
 
     district_of = {a.id: a.district_id for a in agencies}
-    linked_agencies: set[int] = set()
-    linked_districts: set[int] = set()
+    linked_agencies: set[int] = set(activity.linked_agency_ids)
+    linked_districts: set[int] = set(activity.linked_district_ids)
     for source, target in activity.referral_pairs:
         linked_agencies.update((source, target))
         if district_of.get(source) is not None and district_of.get(source) == district_of.get(target):
             linked_districts.add(district_of[source])
 
-    def distance(district, agency):
-        if agency is None or not district.located:
-            return None
-        return float(haversine_km(district.lat, district.lon, agency.lat, agency.lon))
+    def distances(chosen: list[AgencyPoint | None]) -> list[float | None]:
+        """Exact haversine distance of each district to its chosen agency, in one vectorised call."""
+        pairs = [(i, a) for i, a in enumerate(chosen) if a is not None and rows_in[i].located]
+        result: list[float | None] = [None] * len(chosen)
+        if pairs:
+            km = haversine_km(
+                [rows_in[i].lat for i, _a in pairs], [rows_in[i].lon for i, _a in pairs],
+                [a.lat for _i, a in pairs], [a.lon for _i, a in pairs],
+            )
+            for (i, _a), value in zip(pairs, km.tolist()):
+                result[i] = value
+        return result
+
+    ahtu_km, free_km = distances(nearest_ahtus), distances(nearest_free)
+    women_km, children_km = distances(nearest_women), distances(nearest_children)
 
     rows: list[DistrictCoverage] = []
     for i, district in enumerate(rows_in):
@@ -452,10 +465,8 @@ def analyse(
             originating=activity.originating.get(district.id, 0),
             rescued_last_12m=activity.rescued_last_12m.get(district.id, 0),
         )
-        row.nearest_ahtu_km = distance(district, row.nearest_ahtu)
-        row.nearest_shelter_km = distance(district, row.nearest_shelter)
-        row.nearest_women_shelter_km = distance(district, row.nearest_women_shelter)
-        row.nearest_child_shelter_km = distance(district, row.nearest_child_shelter)
+        row.nearest_ahtu_km, row.nearest_shelter_km = ahtu_km[i], free_km[i]
+        row.nearest_women_shelter_km, row.nearest_child_shelter_km = women_km[i], children_km[i]
         row.network_assessed = activity.network_state_ids is None or district.state_id in activity.network_state_ids
         if row.network_assessed:
             row.linked = district.id in linked_districts

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import folium
+import numpy as np
+from branca.element import Element
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from folium.elements import JSCSSMixin
+from folium.elements import JSCSSMixin, MacroElement
+from folium.map import Layer
 from folium.template import Template
-from folium.utilities import JsCode
 
 from mapping import coverage
 from mapping.coverage import AgencyPoint, DistrictCoverage, Suggestion
@@ -197,15 +199,108 @@ class CoverageMapAssets(JSCSSMixin):
     _template = Template("")
 
 
+class PopupText(MacroElement):
+    """A popup bound with plain Leaflet: folium.Popup renders through branca's Html, which needs jQuery."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: {{ this.max_width }}});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html_text: str, max_width: int = 320):
+        super().__init__()
+        self._name = "PopupText"
+        self.html = html_text
+        self.max_width = max_width
+
+
+class _RawText:
+    """Stands in for a jinja template and returns its text untouched."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+class RawScript(Element):
+    """Data written into the page's script once, as is.
+
+    folium re-parses every element's rendered script as a jinja template; a megabyte of GeoJSON then
+    costs about a second of lexing. Layers here reference data defined by a RawScript instead.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "RawScript"
+        self._template = _RawText(text)
+
+
+def define_data(figure, data) -> str:
+    """Write `data` once as a JavaScript variable of the figure; returns the variable's name."""
+    element = RawScript("")
+    name = f"aht_data_{element._id}"
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    element._template = _RawText(f"var {name} = {payload};")
+    figure.get_root().script.add_child(element, name=name)
+    return name
+
+
+class DataLayer(Layer):
+    """A GeoJSON layer (toggleable in the layer list) drawn from a data variable, styled from a small
+    table of styles (feature.properties.k), with tooltips and popups from feature properties.
+    Points become circle markers (radius in pixels, feature.properties.r if set) or circles (metres)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data_var }}, {
+            style: function (f) { return {{ this.styles|tojson }}[f.properties.k || 0]; },
+            pointToLayer: function (f, latlng) {
+                var s = Object.assign({}, {{ this.styles|tojson }}[f.properties.k || 0]);
+                {%- if this.circle_metres %}
+                s.radius = {{ this.circle_metres }};
+                return L.circle(latlng, s);
+                {%- else %}
+                if (f.properties.r) { s.radius = f.properties.r; }
+                return L.circleMarker(latlng, s);
+                {%- endif %}
+            },
+            interactive: {{ this.interactive|tojson }},
+            {%- if this.interactive %}
+            onEachFeature: function (f, layer) {
+                if (f.properties.tip) { layer.bindTooltip(f.properties.tip, {sticky: true}); }
+                if (f.properties.popup) { layer.bindPopup(f.properties.popup, {maxWidth: 320}); }
+                layer.on("mouseover", function () { this.setStyle({weight: 2.5, color: "#111"}); });
+                layer.on("mouseout", function () { {{ this.get_name() }}.resetStyle(this); });
+            },
+            {%- endif %}
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, figure, features, *, styles, name=None, show=True, control=True, interactive=True, circle_metres=None):
+        super().__init__(name=name, overlay=True, control=control, show=show)
+        self._name = "DataLayer"
+        self.data_var = define_data(figure, {"type": "FeatureCollection", "features": features})
+        self.styles = styles
+        self.interactive = interactive
+        self.circle_metres = circle_metres
+
+
 class KindCluster(OfflineFastMarkerCluster):
-    """One kind of agency: a marker cluster fed from one array, added in bulk (chunked in the browser)."""
+    """One kind of agency: a marker cluster fed from one data array, added in bulk (chunked in the browser)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = (function(){
                 {{ this.callback }}
-                var data = {{ this.data|tojson }};
+                var data = {{ this.data_var }};
                 var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
                 {%- if this.icon_create_function is not none %}
                 cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
@@ -217,6 +312,10 @@ class KindCluster(OfflineFastMarkerCluster):
             })();
         {% endmacro %}"""
     )
+
+    def __init__(self, figure, rows, **kwargs):
+        super().__init__([], **kwargs)
+        self.data_var = define_data(figure, rows)
 
 
 def _e(text) -> str:
@@ -251,18 +350,20 @@ def _js(text) -> str:
 
 def add_agencies(figure, agencies: list[AgencyPoint], links: Links, *, kinds=None, shown=SHOWN_KINDS) -> list[str]:
     """One toggleable cluster per kind present; returns the kinds drawn (for the legend)."""
+    chosen = [a for a in agencies if a.located and (kinds is None or a.kind in kinds)]
+    lats = np.round(np.array([a.lat for a in chosen], dtype=float), 5).tolist()
+    lons = np.round(np.array([a.lon for a in chosen], dtype=float), 5).tolist()
     by_kind: dict[str, list] = {}
-    for agency in agencies:
-        if not agency.located or (kinds is not None and agency.kind not in kinds):
-            continue
+    for agency, lat, lon in zip(chosen, lats, lons):
         by_kind.setdefault(agency.kind, []).append(
-            [round(agency.lat, 5), round(agency.lon, 5), agency.id, _e(agency.name),
+            [lat, lon, agency.id, _e(agency.name),
              agency.beds_available if agency.residential else None, agency.beds_total if agency.residential else None]
         )
     order = [k for k in KIND_STYLE if k in by_kind] + sorted(k for k in by_kind if k not in KIND_STYLE)
     for kind in order:
         colour, letter, label = kind_style(kind)
         KindCluster(
+            figure,
             by_kind[kind],
             callback=_agency_callback(kind, links),
             name=f'<span class="aht-key" style="background:{colour}">{_e(letter)}</span> {_e(label)} ({len(by_kind[kind]):,})',
@@ -273,33 +374,37 @@ def add_agencies(figure, agencies: list[AgencyPoint], links: Links, *, kinds=Non
     return order
 
 
-def _district_popup(row: DistrictCoverage, value_label: str, value: str, links: Links, count_label) -> str:
+class PopupLabels:
+    """The words of a district popup, translated once per map rather than once per district."""
+
+    def __init__(self):
+        self.yes, self.no = _("yes"), _("no")
+        self.ahtu, self.cwc = _("AHTU: %(v)s"), _("CWC: %(v)s")
+        self.women = _("shelter for women with free beds: %(km)s km")
+        self.beds = _("beds within reach: %(n)s")
+        self.population = _("population: %(n)s")
+        self.agencies = _e(_("Agencies in this district"))
+
+
+def _district_popup(row: DistrictCoverage, value_label: str, value: str, links: Links, words: PopupLabels) -> str:
     d = row.district
     parts = [f"<strong>{_e(d.name)}</strong> <span class='aht-muted'>{_e(d.state)}</span>"]
     if value_label:
         parts.append(f"{_e(value_label)}: <strong>{_e(value)}</strong>")
     facts = [
-        _("AHTU: %(v)s") % {"v": _("yes") if row.has_ahtu else _("no")},
-        _("CWC: %(v)s") % {"v": _("yes") if row.has_cwc else _("no")},
+        words.ahtu % {"v": words.yes if row.has_ahtu else words.no},
+        words.cwc % {"v": words.yes if row.has_cwc else words.no},
     ]
     if row.nearest_women_shelter_km is not None:
-        facts.append(_("shelter for women with free beds: %(km)s km") % {"km": f"{row.nearest_women_shelter_km:,.0f}"})
-    facts.append(_("beds within reach: %(n)s") % {"n": f"{row.beds_within_radius:,}"})
+        facts.append(words.women % {"km": f"{row.nearest_women_shelter_km:,.0f}"})
+    facts.append(words.beds % {"n": f"{row.beds_within_radius:,}"})
     if d.population:
-        facts.append(_("population: %(n)s") % {"n": f"{d.population:,}"})
+        facts.append(words.population % {"n": f"{d.population:,}"})
     parts.append(_e("; ".join(facts)))
     if row.gaps:
         parts.append("<ul class='aht-gaps'>" + "".join(f"<li>{_e(g.text)}</li>" for g in row.gaps) + "</ul>")
-    parts.append(f"<a target='{links.target}' href='{_e(links.district_agencies)}{d.id}'>{_e(_('Agencies in this district'))}</a>")
+    parts.append(f"<a target='{links.target}' href='{_e(links.district_agencies)}{d.id}'>{words.agencies}</a>")
     return "<br>".join(parts)
-
-
-_BIND = JsCode(
-    """function (feature, layer) {
-        layer.bindTooltip(feature.properties.tip, {sticky: true});
-        layer.bindPopup(feature.properties.popup, {maxWidth: 320});
-    }"""
-)
 
 
 def add_districts(
@@ -316,65 +421,47 @@ def add_districts(
     """Districts as outlines where imported, else as circles at their centres, in one layer.
 
     `colour_of(row)` gives (fill colour or None for "no data", tooltip text)."""
-    group = folium.FeatureGroup(name=name, show=show)
-    polygons, points = [], []
+    styles = [{"fillColor": NO_DATA, "color": NO_DATA_EDGE, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.9, "radius": 7}]
+    style_index: dict[str, int] = {}
+    features = []
     for row in rows:
         d = row.district
         colour, tip = colour_of(row)
-        properties = {"c": colour or "", "tip": _e(f"{d.name} ({d.state}): {tip}"), "popup": popup_of(row)}
+        if colour and colour not in style_index:
+            style_index[colour] = len(styles)
+            styles.append({"fillColor": colour, "color": "#555", "weight": 0.6, "fillOpacity": fill_opacity, "radius": 7})
+        properties = {"k": style_index.get(colour, 0), "tip": _e(f"{d.name} ({d.state}): {tip}"), "popup": popup_of(row)}
         if d.id in boundaries:
-            polygons.append({"type": "Feature", "id": d.id, "properties": properties, "geometry": boundaries[d.id]})
+            features.append({"type": "Feature", "id": d.id, "properties": properties, "geometry": boundaries[d.id]})
         elif d.located:
-            points.append({
+            features.append({
                 "type": "Feature", "id": d.id, "properties": properties,
                 "geometry": {"type": "Point", "coordinates": [round(d.lon, 4), round(d.lat, 4)]},
             })
-
-    def style(feature):
-        colour = feature["properties"]["c"]
-        if not colour:
-            return {"fillColor": NO_DATA, "color": NO_DATA_EDGE, "weight": 1, "dashArray": "3 3", "fillOpacity": 0.9}
-        return {"fillColor": colour, "color": "#555", "weight": 0.6, "fillOpacity": fill_opacity}
-
-    def highlight(_feature):
-        return {"weight": 2.5, "color": "#111"}
-
-    if polygons:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": polygons}, style_function=style, highlight_function=highlight,
-            on_each_feature=_BIND, control=False, smooth_factor=0.5,
-        ).add_to(group)
-    if points:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": points}, style_function=style, highlight_function=highlight,
-            on_each_feature=_BIND, control=False, marker=folium.CircleMarker(radius=7),
-        ).add_to(group)
-    group.add_to(figure)
+    DataLayer(figure, features, styles=styles, name=name, show=show).add_to(figure)
 
 
 def add_state_outlines(figure, outlines: dict[int, dict]) -> None:
     if not outlines:
         return
     features = [{"type": "Feature", "id": sid, "properties": {}, "geometry": geometry} for sid, geometry in outlines.items()]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=lambda _f: {"fill": False, "color": "#333", "weight": 1.4, "opacity": 0.8},
+    DataLayer(
+        figure, features, styles=[{"fill": False, "color": "#333", "weight": 1.4, "opacity": 0.8}],
         name=_("State borders"), interactive=False,
     ).add_to(figure)
 
 
 def add_rings(figure, points: list[AgencyPoint], *, radius_km: float, name: str, colour: str, show: bool) -> None:
-    """Reach rings: one circle of `radius_km` around each point, in one GeoJSON layer."""
+    """Reach rings: one circle of `radius_km` around each point, in one layer."""
     if not points:
         return
     features = [
-        {"type": "Feature", "id": a.id, "properties": {}, "geometry": {"type": "Point", "coordinates": [round(a.lon, 4), round(a.lat, 4)]}}
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [round(a.lon, 4), round(a.lat, 4)]}}
         for a in points
     ]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        style_function=lambda _f: {"color": colour, "weight": 1, "opacity": 0.6, "fillColor": colour, "fillOpacity": 0.04},
-        marker=folium.Circle(radius=radius_km * 1000), name=name, show=show, interactive=False,
+    DataLayer(
+        figure, features, styles=[{"color": colour, "weight": 1, "opacity": 0.6, "fillColor": colour, "fillOpacity": 0.04}],
+        name=name, show=show, interactive=False, circle_metres=round(radius_km * 1000),
     ).add_to(figure)
 
 
@@ -429,6 +516,8 @@ def _new_figure(attribution: str):
     figure.options.setdefault("max_zoom", 18)
     figure.options.setdefault("min_zoom", 3)
     CoverageMapAssets().add_to(figure)
+    # A map opened on its own would otherwise ask the server for /favicon.ico.
+    figure.get_root().header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="aht_no_favicon")
     return figure
 
 
@@ -464,9 +553,11 @@ def coverage_figure(
         index, value = spec.classify(row)
         return (None if index is None else GOOD_TO_BAD[index]), f"{spec.label}: {value}"
 
+    words = PopupLabels()
+
     def popup_of(row):
         _index, value = spec.classify(row)
-        return _district_popup(row, spec.label, value, links, None)
+        return _district_popup(row, spec.label, value, links, words)
 
     add_districts(figure, rows, boundaries, name=_("Districts: %(indicator)s") % {"indicator": spec.label},
                   colour_of=colour_of, popup_of=popup_of)
@@ -517,8 +608,9 @@ def gaps_figure(
             return ("#e31a1c" if row.has_gap(gap) else "#f7f7f7"), (_("yes") if row.has_gap(gap) else _("no"))
         return (ramp[min(len(row.gaps), 4)] if row.gaps else "#f7f7f7"), ", ".join(g.label for g in row.gaps) or _("no gap")
 
+    words = PopupLabels()
     add_districts(figure, rows, boundaries, name=_("Districts: %(gap)s") % {"gap": label}, colour_of=colour_of,
-                  popup_of=lambda row: _district_popup(row, "", "", links, None), fill_opacity=0.8)
+                  popup_of=lambda row: _district_popup(row, "", "", links, words), fill_opacity=0.8)
     add_state_outlines(figure, state_outlines)
     unit = suggestions[0].kind if suggestions else coverage.UNIT_AHTU
     kinds = {AgencyKind.AHTU} if unit == coverage.UNIT_AHTU else set(RESIDENTIAL_KINDS)
@@ -537,12 +629,13 @@ def gaps_figure(
             )
             folium.Circle([d.lat, d.lon], radius=radius_km * 1000, color="#54278f", weight=2, dash_array="6 4",
                           fill=True, fill_opacity=0.05, interactive=False).add_to(group)
-            folium.Marker(
+            marker = folium.Marker(
                 [d.lat, d.lon],
                 icon=folium.DivIcon(html=f'<span class="aht-suggestion">{s.rank}</span>', icon_size=(26, 26), icon_anchor=(13, 13)),
                 tooltip=_e(_("Suggestion %(n)s: %(district)s") % {"n": s.rank, "district": d.name}),
-                popup=folium.Popup(popup, max_width=320),
-            ).add_to(group)
+            )
+            PopupText(popup).add_to(marker)
+            marker.add_to(group)
         group.add_to(figure)
     if gap in coverage.GAP_LABELS:
         entries = [(_swatch("#e31a1c"), "", label), (_swatch("#f7f7f7"), "", _("No such gap"))]
@@ -583,21 +676,31 @@ def origins_figure(
     )
     add_state_outlines(figure, state_outlines)
     largest = max((value_of(r) for r in rows), default=0) or 1
-    group = folium.FeatureGroup(name=title)
+    bubbles = []
     for row in rows:
         n = value_of(row)
         d = row.district
         if not n or not d.located:
             continue
         small = threshold is not None and n < threshold
-        radius = 6 if small else 6 + 22 * math.sqrt(n / largest)
         shown = count_label(n)
-        folium.CircleMarker(
-            [d.lat, d.lon], radius=radius, color="#7a0177", weight=1, fill=True, fill_color="#c51b8a", fill_opacity=0.35 if small else 0.6,
-            tooltip=_e(f"{d.name}: {shown}"),
-            popup=folium.Popup(f"<strong>{_e(d.name)}</strong> ({_e(d.state)})<br>{_e(title)}: <strong>{_e(shown)}</strong>", max_width=260),
-        ).add_to(group)
-    group.add_to(figure)
+        bubbles.append({
+            "type": "Feature", "id": d.id,
+            "geometry": {"type": "Point", "coordinates": [round(d.lon, 4), round(d.lat, 4)]},
+            "properties": {
+                "r": 6 if small else round(6 + 22 * math.sqrt(n / largest), 1), "k": 1 if small else 0,
+                "tip": _e(f"{d.name}: {shown}"),
+                "popup": f"<strong>{_e(d.name)}</strong> ({_e(d.state)})<br>{_e(title)}: <strong>{_e(shown)}</strong>",
+            },
+        })
+    if bubbles:
+        DataLayer(
+            figure, bubbles, name=title,
+            styles=[
+                {"color": "#7a0177", "weight": 1, "fillColor": "#c51b8a", "fillOpacity": 0.6},
+                {"color": "#7a0177", "weight": 1, "fillColor": "#c51b8a", "fillOpacity": 0.35},
+            ],
+        ).add_to(figure)
     entries = [("background:#c51b8a;border-radius:50%", "", _("Bubble area grows with the count"))]
     notes = [_("Counts, not rates: compare with population before drawing conclusions.")]
     if threshold is not None:

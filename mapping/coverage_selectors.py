@@ -1,8 +1,8 @@
 """Reads for coverage: plain rows for `mapping.coverage`, and who may see which districts.
 
 A fixed handful of queries whatever the size of the registry: districts, agencies, their shelter
-services, two GROUP BY counts of cases (through `Case.objects.for_aggregates`), the distinct
-agency pairs referred in the period and the AHTUs that ever referred to a CWC (through
+services, two GROUP BY counts of cases (through `Case.objects.for_aggregates`), the agencies and
+the districts linked by a referral in the period and the AHTUs that ever referred to a CWC (through
 `Referral.objects.for_aggregates`), and boundaries when a map needs them. No case row is ever
 listed here: only counts per district leave the database.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from coordination.suppression import needs_suppression, suppress
@@ -85,7 +85,7 @@ def period_start(months: int, now=None):
 
 
 def activity(user, *, period_months: int = DEFAULT_PERIOD_MONTHS, network_state_ids=None, now=None) -> Activity:
-    """Victim counts per district and referral links, counted through the user's gates (four queries)."""
+    """Victim counts per district and referral links, counted through the user's gates (five queries)."""
     now = now or timezone.now()
     since = period_start(period_months, now)
     year_ago = now - timedelta(days=365)
@@ -115,7 +115,14 @@ def activity(user, *, period_months: int = DEFAULT_PERIOD_MONTHS, network_state_
     referrals = Referral.objects.all() if user is OPERATOR else Referral.objects.for_aggregates(user)
     referrals = referrals.order_by().exclude(status=Status.DRAFT)
     in_period_referrals = referrals if since is None else referrals.filter(sent_at__gte=since)
-    pairs = list(in_period_referrals.values_list("from_agency_id", "to_agency_id").distinct())
+    linked_agencies = frozenset(
+        in_period_referrals.values_list("from_agency_id", flat=True).union(in_period_referrals.values_list("to_agency_id", flat=True))
+    )
+    linked_districts = frozenset(
+        in_period_referrals.filter(from_agency__district_id=F("to_agency__district_id"))
+        .values_list("from_agency__district_id", flat=True)
+        .distinct()
+    )
     to_cwc = frozenset(
         referrals.filter(from_agency__kind=AgencyKind.AHTU, to_agency__kind=AgencyKind.CWC)
         .values_list("from_agency_id", flat=True)
@@ -125,7 +132,8 @@ def activity(user, *, period_months: int = DEFAULT_PERIOD_MONTHS, network_state_
         rescued=rescued,
         originating=originating,
         rescued_last_12m=rescued_12m,
-        referral_pairs=pairs,
+        linked_agency_ids=linked_agencies,
+        linked_district_ids=linked_districts,
         ahtus_referring_to_cwc=to_cwc,
         network_state_ids=network_state_ids,
     )
