@@ -44,16 +44,27 @@ class CoverageForm(forms.Form):
     weight = forms.ChoiceField(label=_("Weigh need by"), choices=WEIGHT_CHOICES, required=False)
 
     def __init__(self, data=None, *, states=(), everything=True):
-        super().__init__(data)
+        defaults = self.defaults()
+        if data is not None:
+            # Choices left out of the query string show (and mean) their default, not the first option.
+            data = data.copy()
+            for key, value in defaults.items():
+                if key not in data and value not in (None, ""):
+                    data[key] = value
+        super().__init__(data, initial=defaults)
         all_label = _("All states / UTs") if everything else _("All the districts you may see")
         self.fields["state"].choices = [("", all_label)] + [(sid, name) for sid, name in states]
 
-    def values(self) -> dict:
-        """Every parameter, valid or defaulted."""
-        defaults = {
+    @staticmethod
+    def defaults() -> dict:
+        return {
             "state": None, "radius_km": settings.COVERAGE_RADIUS_KM, "period": DEFAULT_PERIOD_MONTHS, "indicator": "ahtu",
             "gap": "", "measure": "originating", "unit": coverage.UNIT_AHTU, "count": 5, "weight": coverage.WEIGHT_POPULATION,
         }
+
+    def values(self) -> dict:
+        """Every parameter, valid or defaulted."""
+        defaults = self.defaults()
         if not self.is_bound:
             values = defaults
         else:

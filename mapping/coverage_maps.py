@@ -688,7 +688,7 @@ def origins_figure(
             "type": "Feature", "id": d.id,
             "geometry": {"type": "Point", "coordinates": [round(d.lon, 4), round(d.lat, 4)]},
             "properties": {
-                "r": 6 if small else round(6 + 22 * math.sqrt(n / largest), 1), "k": 1 if small else 0,
+                "r": 6 if small else round(6 + 16 * math.sqrt(n / largest), 1), "k": 1 if small else 0,
                 "tip": _e(f"{d.name}: {shown}"),
                 "popup": f"<strong>{_e(d.name)}</strong> ({_e(d.state)})<br>{_e(title)}: <strong>{_e(shown)}</strong>",
             },

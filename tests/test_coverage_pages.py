@@ -306,3 +306,9 @@ def test_export_map_suppresses_small_counts_unless_asked(covered, tmp_path):
     assert "Pune: &lt;5" in script_text(path.read_text())
     call_command("export_map", "origins", output=str(path), measure="rescued", exact_counts=True, stdout=io.StringIO())
     assert "Pune: 3" in script_text(path.read_text())
+
+
+def test_choices_left_out_show_their_defaults(covered, login):
+    page = login(covered.sunil).get(reverse("mapping:coverage_gaps") + "?weight=rescued").content.decode()
+    assert '<option value="12" selected>' in page and 'name="radius_km" value="100' in page
+    assert '<option value="rescued" selected>' in page
