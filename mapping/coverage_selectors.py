@@ -150,11 +150,17 @@ class CoverageScope:
     The steering committee and superusers: all. Members of a state department or state
     anti-trafficking bureau: their states. Agency admins: their agency's district and its
     neighbours, the districts whose centres lie within COVERAGE_RADIUS_KM of it (the setting, never
-    the radius chosen on the page, so nobody widens their own view). Everyone else: nothing.
+    the radius chosen on the page, so nobody widens their own view); an admin of a state-level agency
+    without a district, its state. Everyone else: nothing.
+
+    Referral-based gaps are assessed only in `network_state_ids`: there the user's counting gate
+    covers every referral (supervisors). A state-level admin's gate does not, so for them those gaps
+    stay unassessed even in their state.
     """
 
     everything: bool = False
-    state_ids: frozenset[int] = frozenset()  # whole states (supervisors)
+    state_ids: frozenset[int] = frozenset()  # whole states (supervisors, admins of state-level agencies)
+    supervised_state_ids: frozenset[int] = frozenset()
     home_district_ids: frozenset[int] = frozenset()  # agency admins' own districts
     district_ids: frozenset[int] | None = None  # None = every district
     neighbour_radius_km: float = 0.0
@@ -166,7 +172,7 @@ class CoverageScope:
     @property
     def network_state_ids(self) -> frozenset[int] | None:
         """States whose every referral the user's gate counts: all for the committee, their own for supervisors."""
-        return None if self.everything else self.state_ids
+        return None if self.everything else self.supervised_state_ids
 
     def allows(self, district_id: int) -> bool:
         return self.everything or district_id in (self.district_ids or ())
@@ -178,17 +184,19 @@ def coverage_scope(user, districts: list[DistrictPoint]) -> CoverageScope:
     scope = user_scope(user)
     if scope.superuser or scope.committee:
         return CoverageScope(everything=True)
-    states = frozenset(scope.supervised_state_ids)
-    homes = frozenset(
-        m.agency.district_id for m in scope.memberships
-        if m.role == m.Role.ADMIN and m.agency.district_id is not None
-    )
+    admin_agencies = [m.agency for m in scope.memberships if m.role == m.Role.ADMIN]
+    homes = frozenset(a.district_id for a in admin_agencies if a.district_id is not None)
+    # An admin of a state-level agency (no district of its own) sees its state, like its supervisors do.
+    states = frozenset(scope.supervised_state_ids) | {
+        a.state_id for a in admin_agencies if a.district_id is None and a.state_id is not None
+    }
     radius = settings.COVERAGE_RADIUS_KM
     visible = {d.id for d in districts if d.state_id in states}
     if homes:
         visible |= coverage.districts_within(districts, homes, radius)
     return CoverageScope(
-        state_ids=states, home_district_ids=homes, district_ids=frozenset(visible), neighbour_radius_km=radius
+        state_ids=frozenset(states), supervised_state_ids=frozenset(scope.supervised_state_ids), home_district_ids=homes,
+        district_ids=frozenset(visible), neighbour_radius_km=radius,
     )
 
 

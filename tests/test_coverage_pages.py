@@ -312,3 +312,18 @@ def test_choices_left_out_show_their_defaults(covered, login):
     page = login(covered.sunil).get(reverse("mapping:coverage_gaps") + "?weight=rescued").content.decode()
     assert '<option value="12" selected>' in page and 'name="radius_km" value="100' in page
     assert '<option value="rescued" selected>' in page
+
+
+def test_an_admin_of_a_state_level_agency_sees_its_state(covered, login):
+    from tests.factories import make_user
+
+    slsa = make_agency(code="MH-SLSA", name="Maharashtra SLSA", kind="legal_services", level="state", state=covered.geo.mh)
+    client = login(make_user("sana", agency=slsa, role="admin"))
+    response = client.get(reverse("mapping:coverage_gaps"))
+    assert {row["district"] for row in coverage_rows(client)} == {"Pune", "Mumbai", "Thane"}
+    assert response.context["not_assessed"] == 3  # its gate does not count the state's referrals
+    assert client.get(reverse("mapping:coverage") + f"?state={covered.geo.bihar.pk}").status_code == 404
+
+
+def coverage_rows(client):
+    return list(csv.DictReader(io.StringIO(client.get(reverse("mapping:coverage") + "?format=csv").content.decode())))
