@@ -110,6 +110,15 @@ def gap_rows(view: CoverageView, gap: str = "") -> list[dict]:
     ]
 
 
+def gap_districts(rows: list[dict]) -> list[dict]:
+    """Gap rows grouped by district, for the page (the export keeps one row per gap)."""
+    grouped: dict[int, dict] = {}
+    for row in rows:
+        entry = grouped.setdefault(row["id"], {"id": row["id"], "state": row["state"], "district": row["district"], "gaps": []})
+        entry["gaps"].append((row["gap"], row["label"], row["explanation"]))
+    return list(grouped.values())
+
+
 ORIGIN_COLUMNS = [
     ("state", _("State")),
     ("district", _("District")),

@@ -142,6 +142,7 @@ def _page(request, page):
         context["rows"] = coverage_tables.district_rows(view)
     elif page == "gaps":
         context["rows"] = coverage_tables.gap_rows(view, values["gap"])
+        context["gap_districts"] = coverage_tables.gap_districts(context["rows"])
         params = request.GET.copy()
         for key in ("format", "gap"):
             params.pop(key, None)
