@@ -143,7 +143,9 @@ def main():
     t_read, t_read_median, (districts, points, counts) = _best(
         lambda: (district_points(), agency_points(), activity(None, period_months=12)), runs=3
     )
-    print(f"\nRead rows (districts, agencies, 4 aggregate queries): best {t_read:.3f} s, median {t_read_median:.3f} s")
+    print(f"\nMachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(f"Read rows (districts; agencies and their shelter services; 5 aggregate queries of cases and referrals): "
+          f"best {t_read:.3f} s, median {t_read_median:.3f} s")
 
     # 2. The computation itself: pure numpy over plain rows.
     t_cov, t_cov_median, result = _best(lambda: coverage.analyse(districts, points, counts, radius_km=100))
@@ -166,7 +168,7 @@ def main():
     for page, values in (("coverage", {"indicator": "ahtu"}), ("gaps", {"gap": ""}), ("origins", {"measure": "originating"})):
         t_map, t_map_median, html = _best(lambda: render(page, values), runs=3)
         size = len(html.encode()) / 1e6
-        print(f"Render {page} map (national, {len(view.agencies_shown()):,} agencies, {len(view.rows)} districts): "
+        print(f"Build and render {page} map (national, {len(view.agencies_shown()):,} agencies, {len(view.rows)} districts): "
               f"best {t_map:.2f} s, median {t_map_median:.2f} s, {size:.2f} MB; external URLs: {len(external_urls(html))}; "
               f"'L.marker(' in the source: {html.count('L.marker(')}"
               + ("  (target < 3 s and < 8 MB)" if page == "coverage" else ""))
