@@ -1,5 +1,4 @@
 import json
-import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -68,7 +67,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
             self.stderr.write(self.style.SUCCESS(f"Wrote {output}."))
         else:
-            sys.stdout.write(text) if self.stdout._out is sys.stdout else self.stdout.write(text, ending="")
+            self.stdout.write(text, ending="")
 
     def _text(self, view) -> str:
         s = view.result.summary
