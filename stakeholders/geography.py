@@ -48,9 +48,102 @@ DISTRICT_ALIASES = {
     "24parganasnorth": "24paraganasnorth",
     "north24parganas": "24paraganasnorth",
     "24parganassouth": "24paraganassouth",
+    "southtwentyfourparganas": "24paraganassouth",
     "south24parganas": "24paraganassouth",
     "ahmedabad": "ahmadabad",
     "gurugram": "gurgaon",
+}
+
+
+# Census 2011 and other official spellings of districts, per state (normalised, by state key), mapped
+# to the India Post name. Per state because the same old name can mean different districts
+# (Bijapur is Vijayapura in Karnataka but still Bijapur in Chhattisgarh). Districts split since 2011
+# (Barddhaman, Jaintia Hills) are deliberately absent: their old outline belongs to no one district.
+STATE_DISTRICT_ALIASES = {
+    "andamanandnicobarislands": {"nicobar": "nicobars", "southandaman": "southandamans"},
+    "andhrapradesh": {
+        "visakhapatnam": "visakhapatanam", "sripottisriramulunellore": "spsrnellore", "nellore": "spsrnellore",
+        "ysrkadapa": "ysr", "kadapa": "ysr", "cuddapah": "ysr", "ananthapuramu": "anantapur",
+    },
+    "assam": {"kamrupmetropolitan": "kamrupmetro", "morigaon": "marigaon"},
+    "bihar": {
+        "purbachamparan": "purbichamparan", "eastchamparan": "purbichamparan", "westchamparan": "pashchimchamparan",
+        "saranchhapra": "saran", "kaimur": "kaimurbhabua",
+    },
+    "chhattisgarh": {
+        "dakshinbastardantewada": "dantewada", "uttarbastarkanker": "kanker", "koriya": "korea",
+        "kabeerdham": "kabirdham",
+    },
+    "gujarat": {
+        "thedangs": "dang", "dangs": "dang", "kutch": "kachchh", "dahod": "dohad", "mehsana": "mahesana",
+        "panchmahal": "panchmahals", "chhotaudaipur": "chhotaudepur", "aravalli": "arvalli",
+    },
+    "haryana": {"gurgaon": "gurugram", "mewat": "nuh"},
+    "jammuandkashmir": {
+        "badgam": "budgam", "punch": "poonch", "baramula": "baramulla", "shupiyan": "shopian", "bandipore": "bandipora",
+    },
+    "jharkhand": {
+        "purbisinghbhum": "eastsinghbum", "eastsinghbhum": "eastsinghbum", "pashchimisinghbhum": "westsinghbhum",
+        "kodarma": "koderma", "sahibganj": "sahebganj",
+    },
+    "karnataka": {
+        "bangalore": "bengaluruurban", "bangaloreurban": "bengaluruurban", "bangalorerural": "bengalururural",
+        "belgaum": "belagavi", "bellary": "ballari", "bijapur": "vijayapura", "chamrajnagar": "chamarajanagara",
+        "chamarajanagar": "chamarajanagara", "chikmagalur": "chikkamagaluru", "chikkaballapur": "chikkaballapura",
+        "davanagere": "davangere", "gulbarga": "kalaburagi", "mysore": "mysuru", "ramanagaram": "ramanagara",
+        "shimoga": "shivamogga", "tumkur": "tumakuru",
+    },
+    "ladakh": {"leh": "lehladakh"},
+    "lakshadweep": {"lakshadweep": "lakshadweepdistrict"},
+    "madhyapradesh": {
+        "westnimar": "khargone", "khargonewestnimar": "khargone", "khandwa": "eastnimar", "khandwaeastnimar": "eastnimar",
+        "narsimhapur": "narsinghpur", "narmadapuram": "hoshangabad",
+    },
+    "maharashtra": {
+        "raigarh": "raigad", "gondiya": "gondia", "garhchiroli": "gadchiroli", "ahmadnagar": "ahmednagar",
+        "ahilyanagar": "ahmednagar", "bid": "beed", "buldana": "buldhana", "chhatrapatisambhajinagar": "aurangabad",
+        "dharashiv": "osmanabad",
+    },
+    "mizoram": {"lawangtlai": "lawngtlai"},
+    "odisha": {
+        "nabarangapur": "nabarangpur", "bauda": "boudh", "debagarh": "deogarh", "subarnapur": "sonepur",
+        "angul": "anugul", "baudh": "boudh", "balasore": "baleshwar", "keonjhar": "kendujhar", "jajpur": "jajapur", "khurda": "khordha",
+        "bolangir": "balangir",
+    },
+    "puducherry": {"puducherry": "pondicherry"},
+    "punjab": {
+        "muktsar": "srimuktsarsahib", "sahibzadaajitsinghnagar": "sasnagar", "mohali": "sasnagar",
+        "firozpur": "firozepur", "ferozepur": "firozepur", "nawanshahr": "shahidbhagatsinghnagar", "ropar": "rupnagar",
+    },
+    "rajasthan": {
+        "chittaurgarh": "chittorgarh", "dhaulpur": "dholpur", "jalor": "jalore", "jhunjhunun": "jhunjhunu",
+        "sriganganagar": "ganganagar",
+    },
+    "sikkim": {"east": "eastdistrict", "west": "westdistrict", "north": "northdistrict", "south": "southdistrict"},
+    "tamilnadu": {
+        "nagappattinam": "nagapattinam", "kancheepuram": "kanchipuram", "thoothukkudi": "tuticorin",
+        "thoothukudi": "tuticorin", "viluppuram": "villupuram", "virudunagar": "virudhunagar", "nilgiris": "thenilgiris",
+        "tiruvallur": "thiruvallur", "tiruvarur": "thiruvarur", "kanyakumari": "kanniyakumari",
+    },
+    "telangana": {"mahbubnagar": "mahabubnagar", "warangalurban": "hanumakonda", "warangalrural": "warangal", "jangaon": "jangoan"},
+    "uttarakhand": {"udhamsinghnagar": "udamsinghnagar", "hardwar": "haridwar", "garhwal": "paurigarhwal"},
+    "uttarpradesh": {
+        "allahabad": "prayagraj", "faizabad": "ayodhya", "lakhimpurkheri": "kheri", "mahamayanagar": "hathras",
+        "santkabirnagar": "santkabeernagar", "santravidasnagar": "bhadohi", "santravidasnagarbhadohi": "bhadohi",
+        "bulandsahar": "bulandshahr", "shrawasti": "shravasti", "mahrajganj": "maharajganj", "jyotibaphulenagar": "amroha", "kanshiramnagar": "kasganj",
+    },
+    "westbengal": {
+        "haora": "howrah", "hugli": "hooghly", "darjiling": "darjeeling", "kochbihar": "coochbehar",
+        "puruliya": "purulia", "purbamedinipur": "medinipureast", "pashchimmedinipur": "medinipurwest",
+        "paschimmedinipur": "medinipurwest", "uttardinajpur": "dinajpuruttar", "dakshindinajpur": "dinajpurdakshin",
+    },
+}
+
+# States split since older boundary files were drawn: a district filed under the old state may now
+# lie in one of these (Telangana's districts are "Andhra Pradesh" in Census 2011 files).
+STATE_SUCCESSORS = {
+    "andhrapradesh": ("telangana",),
+    "jammuandkashmir": ("ladakh",),
 }
 
 
@@ -146,8 +239,12 @@ class GeographyIndex:
 
     def match_district(self, state, text: str):
         key = normalise(text)
-        key = DISTRICT_ALIASES.get(key, key)
         in_state = self.districts_by_state.get(state.pk, {})
+        # The name as written wins over any alias (India Post now says "Gurugram", not "Gurgaon").
+        district = in_state.get(key)
+        if district:
+            return district, None
+        key = STATE_DISTRICT_ALIASES.get(state.key, {}).get(key) or DISTRICT_ALIASES.get(key, key)
         district = in_state.get(key)
         if district:
             return district, None
