@@ -117,18 +117,22 @@ def cumulative_violations(
     """Check the "to date" rules over one AHTU's returns (every month it filed, any order).
 
     Only months from `from_month` on are reported: figures before it are unchanged by the edit being
-    checked, so a problem there is not this edit's. One violation per rule: the first month it fails.
+    checked, so a problem there is not this edit's (an excess already there before it is tolerated, not
+    made worse). One violation per rule: the first month it fails.
     """
     totals = {field: 0 for rule in CUMULATIVE_RULES for field in rule}
+    tolerated = {part: 0 for part, _whole in CUMULATIVE_RULES}
     reported: set[str] = set()
     violations = []
     for month, values in sorted(months, key=lambda item: item[0]):
         for field in totals:
             totals[field] += values.get(field) or 0
         if from_month is not None and month < from_month:
+            for part, whole in CUMULATIVE_RULES:
+                tolerated[part] = max(0, totals[part] - totals[whole])
             continue
         for part, whole in CUMULATIVE_RULES:
-            if part not in reported and totals[part] > totals[whole]:
+            if part not in reported and totals[part] - totals[whole] > tolerated[part]:
                 reported.add(part)
                 violations.append(CumulativeViolation(month, part, whole, totals[part], totals[whole]))
     return violations
