@@ -230,9 +230,12 @@ def tracker_summary(ahtus_queryset, months: list[date], *, now=None) -> list[dic
     queryset — two aggregate queries whatever their number."""
     now = now or timezone.now()
     due_day, tz = settings.AHTU_RETURN_DUE_DAY, settings.TIME_ZONE
-    expected = ahtus_queryset.aggregate(
-        **{f"m{i}": Count("pk", filter=Q(created_at__lt=_month_start(add_months(m, 1)))) for i, m in enumerate(months)}
-    )
+    # Expected: registered before the month ended, or filed for it anyway (registry dates can be late).
+    expected = ahtus_queryset.aggregate(**{
+        f"m{i}": Count("pk", filter=Q(created_at__lt=_month_start(add_months(m, 1)))
+                       | Q(pk__in=AhtuReturn.objects.filter(month=m).values("ahtu_id")))
+        for i, m in enumerate(months)
+    })
     filed_q = AhtuReturn.objects.filter(ahtu__in=ahtus_queryset, month__in=months, status__in=FILED_STATUSES)
     aggregates = {}
     for i, month in enumerate(months):
