@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum, Window
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
@@ -52,6 +53,19 @@ def first_with_total(queryset, limit: int):
     return rows, (rows[0]._total if rows else 0)
 
 
+def _with_agencies(referrals, extra_ids=()):
+    """Attach from/to agencies to a handful of referrals with one primary-key read (a join before the window
+    count would join every matching row to the whole registry). Returns the agencies read, by id."""
+    ids = {r.from_agency_id for r in referrals} | {r.to_agency_id for r in referrals} | set(extra_ids)
+    agencies = Agency.objects.only("pk", "name", "code").in_bulk(ids) if ids else {}
+    for r in referrals:
+        r.from_agency, r.to_agency = agencies[r.from_agency_id], agencies[r.to_agency_id]
+    return agencies
+
+
+_REFERRAL_LIST_FIELDS = ("pk", "reference", "purpose", "status", "due_at", "from_agency_id", "to_agency_id", "sent_at")
+
+
 # The impact table -------------------------------------------------------------------------------
 
 
@@ -69,7 +83,7 @@ class ImpactFilter:
         if self.until:
             queryset = queryset.filter(month__lte=self.until)
         if self.state_ids:
-            queryset = queryset.filter(ahtu__state_id__in=self.state_ids)
+            queryset = queryset.filter(ahtu_id__in=Agency.objects.filter(state_id__in=self.state_ids).values("pk"))
         return queryset
 
 
@@ -81,44 +95,45 @@ class ImpactTable:
     ahtus: int
     by_month: list[dict]  # {"month": date, field: n...}, every month of the period (zeros where nothing)
     by_state: list[dict]  # {"state_id", "state", field: n, "returns", "ahtus"}
-    by_ahtu: list[dict]  # {"ahtu_id", "code", "name", "state", "district", field: n, "months"}
+    by_ahtu: list[dict]  # {"ahtu_id", "code", "name", "state", field: n, "months"}
     first_month: date | None = None
     last_month: date | None = None
 
 
 def impact_table(impact_filter: ImpactFilter) -> ImpactTable:
     """The IND/S16 results table for a period and set of states, with monthly, per-state and per-AHTU
-    breakdowns. Two GROUP BY queries: (month, state) and AHTU; totals add up the grouped rows."""
-    returns = impact_filter.returns()
-    grouped = list(
-        returns.values("month", "ahtu__state_id", "ahtu__state__name")
-        .annotate(**_sums(), n_returns=Count("pk"))
-        .order_by("month", "ahtu__state__name")
-    )
-    by_ahtu = list(
-        returns.values("ahtu_id", "ahtu__code", "ahtu__name", "ahtu__state_id", "ahtu__state__name", "ahtu__district__name")
-        .annotate(**_sums(), months=Count("pk"))
-        .order_by("ahtu__state__name", "ahtu__name", "ahtu_id")
-    )
+    breakdowns. Two GROUP BY queries over the returns, on integer keys only (month; AHTU), then one read of
+    the reporting AHTUs' names. States add up their AHTUs' subtotals and the totals add up the months:
+    Python only sums grouped rows (at most one per AHTU), never returns."""
+    by_month_rows, by_ahtu_rows = _grouped_by_month_and_ahtu(impact_filter.returns())
+    info = {
+        row["pk"]: row
+        for row in Agency.objects.filter(pk__in=[r["ahtu_id"] for r in by_ahtu_rows]).values("pk", "code", "name", "state_id")
+    } if by_ahtu_rows else {}
+    state_names = dict(State.objects.filter(pk__in={a["state_id"] for a in info.values()}).values_list("pk", "name")) if info else {}
     totals = {name: 0 for name in FIELDS}
     months: dict[date, dict] = {}
-    states: dict[int, dict] = {}
-    for row in grouped:
-        month = months.setdefault(row["month"], {"month": row["month"], "returns": 0, **{n: 0 for n in FIELDS}})
-        state = states.setdefault(
-            row["ahtu__state_id"],
-            {"state_id": row["ahtu__state_id"], "state": row["ahtu__state__name"] or "—", "returns": 0, "ahtus": 0,
-             **{n: 0 for n in FIELDS}},
-        )
+    for row in by_month_rows:
+        months[row["month"]] = {"month": row["month"], "returns": row["months"], **{n: row[n] for n in FIELDS}}
         for name in FIELDS:
             totals[name] += row[name]
-            month[name] += row[name]
+    states: dict[int | None, dict] = {}
+    by_ahtu = []
+    for row in by_ahtu_rows:
+        agency = info[row["ahtu_id"]]
+        state_name = state_names.get(agency["state_id"]) or "—"
+        by_ahtu.append({
+            "ahtu_id": row["ahtu_id"], "code": agency["code"], "name": agency["name"], "state": state_name,
+            "months": row["months"], **{n: row[n] for n in FIELDS},
+        })
+        state = states.setdefault(agency["state_id"], {
+            "state_id": agency["state_id"], "state": state_name, "returns": 0, "ahtus": 0, **{n: 0 for n in FIELDS},
+        })
+        state["returns"] += row["months"]
+        state["ahtus"] += 1
+        for name in FIELDS:
             state[name] += row[name]
-        month["returns"] += row["n_returns"]
-        state["returns"] += row["n_returns"]
-    for row in by_ahtu:
-        if row["ahtu__state_id"] in states:
-            states[row["ahtu__state_id"]]["ahtus"] += 1
+    by_ahtu.sort(key=lambda r: (r["state"], r["name"], r["ahtu_id"]))
     first = impact_filter.since or (min(months) if months else None)
     last = impact_filter.until or (max(months) if months else None)
     by_month = []
@@ -130,18 +145,39 @@ def impact_table(impact_filter: ImpactFilter) -> ImpactTable:
     return ImpactTable(
         filter=impact_filter,
         totals=totals,
-        returns=sum(s["returns"] for s in states.values()),
+        returns=sum(m["returns"] for m in months.values()),
         ahtus=len(by_ahtu),
         by_month=by_month,
         by_state=sorted(states.values(), key=lambda s: s["state"]),
-        by_ahtu=[
-            {"ahtu_id": r["ahtu_id"], "code": r["ahtu__code"], "name": r["ahtu__name"], "state": r["ahtu__state__name"] or "—",
-             "district": r["ahtu__district__name"] or "—", "months": r["months"], **{n: r[n] for n in FIELDS}}
-            for r in by_ahtu
-        ],
+        by_ahtu=by_ahtu,
         first_month=first,
         last_month=last,
     )
+
+
+def _grouped_by_month_and_ahtu(returns) -> tuple[list[dict], list[dict]]:
+    """Sums of the returns by month and by AHTU. PostgreSQL computes both groupings in one pass over the
+    table (GROUPING SETS); other databases run the two GROUP BY queries."""
+    if connection.vendor != "postgresql":
+        by_month = list(returns.values("month").annotate(**_sums(), months=Count("pk")).order_by("month"))
+        by_ahtu = list(returns.values("ahtu_id").annotate(**_sums(), months=Count("pk")).order_by())
+        return by_month, by_ahtu
+    sql, params = returns.values("ahtu_id", "month").annotate(**_sums(), months=Count("pk")).order_by().query.sql_with_params()
+    ahtu_column, month_column = connection.ops.quote_name("ahtu_id"), connection.ops.quote_name("month")
+    head, _group_by, grouped = sql.rpartition(" GROUP BY ")
+    if not head or "HAVING" in grouped:
+        raise RuntimeError("unexpected SQL for the impact aggregation")
+    table = connection.ops.quote_name(AhtuReturn._meta.db_table)
+    sql = f"{head} GROUP BY GROUPING SETS (({table}.{month_column}), ({table}.{ahtu_column}))"
+    names = ["ahtu_id", "month", *FIELDS, "months"]
+    by_month, by_ahtu = [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for values in cursor.fetchall():
+            row = dict(zip(names, values))
+            (by_ahtu if row["month"] is None else by_month).append(row)
+    by_month.sort(key=lambda row: row["month"])
+    return by_month, by_ahtu
 
 
 def impact_states():
@@ -315,8 +351,9 @@ def inbox_panel(user, agency_ids, *, now) -> dict:
         drafts=Count("pk", filter=sent & Q(status=Status.DRAFT)),
     )
     overdue, total = first_with_total(
-        Referral.objects.visible_to(user).filter(mine).overdue(now).with_list_related().order_by("due_at", "pk"), 8
+        Referral.objects.visible_to(user).filter(mine).overdue(now).only(*_REFERRAL_LIST_FIELDS).order_by("due_at", "pk"), 8
     )
+    _with_agencies(overdue)
     return {**counts, "overdue": overdue, "overdue_total": total, "agency_ids": agency_ids}
 
 
@@ -347,11 +384,14 @@ def reviewer_panel(user, *, now, today) -> dict:
     by_status = [{"status": s, "label": labels[s], "count": recent.get(s, 0)} for s in Status.values if s != Status.DRAFT]
     by_agency = list(
         base.filter(status__in=PENDING_STATUSES)
-        .values("to_agency_id", "to_agency__name")
+        .values("to_agency_id")
         .annotate(pending=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
-        .order_by("-overdue", "-pending", "to_agency__name")[:8]
+        .order_by("-overdue", "-pending", "to_agency_id")[:8]
     )
-    overdue, overdue_total = first_with_total(base.overdue(now).with_list_related().order_by("due_at", "pk"), 8)
+    overdue, overdue_total = first_with_total(base.overdue(now).only(*_REFERRAL_LIST_FIELDS).order_by("due_at", "pk"), 8)
+    agencies = _with_agencies(overdue, extra_ids=[row["to_agency_id"] for row in by_agency])
+    for row in by_agency:
+        row["to_agency__name"] = agencies[row["to_agency_id"]].name
 
     review_states = rules.review_state_ids(user)
     to_review, to_review_total = [], 0
