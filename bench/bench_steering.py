@@ -94,6 +94,8 @@ def report(results: dict, runs: int) -> None:
     print("-" * len(header))
     failures = 0
     for name, page in full["pages"].items():
+        if name in INFORMATIONAL:
+            continue
         small = tenth["pages"][name]
         ratio = page["median_ms"] / small["median_ms"]
         ok = page["queries"] <= MAX_QUERIES and ratio <= MAX_RATIO and page["queries"] == small["queries"]
@@ -103,6 +105,11 @@ def report(results: dict, runs: int) -> None:
               f"{page['min_ms'] / small['min_ms']:>11.2f}  {'ok' if ok else 'FAIL'}")
     print(f"\nTargets: ≤ {MAX_QUERIES} queries (the same at both sizes), full ≤ {MAX_RATIO}× tenth. "
           + ("All met." if not failures else f"{failures} page(s) miss a target."))
+    print("\nFor information (no target: the file lists every AHTU, so it grows with them):")
+    for name in INFORMATIONAL:
+        page, small = full["pages"][name], tenth["pages"][name]
+        print(f"{name:<44} {page['queries']:>7} {small['median_ms']:>9.1f} {page['median_ms']:>9.1f} "
+              f"{page['median_ms'] / small['median_ms']:>6.2f}")
     sys.exit(1 if failures else 0)
 
 
@@ -183,8 +190,9 @@ def build(factor: float, *, rebuild: bool) -> dict:
                 "stakeholders_agency RESTART IDENTITY CASCADE"
             )
         generate(factor)
+        # What autovacuum gives a live database: statistics, and visibility maps for index-only scans.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
         build_seconds = time.perf_counter() - started
     else:
         build_seconds = 0.0
@@ -362,6 +370,7 @@ def generate_committee(codes, rng, factor) -> None:
         ])
 
 
+INFORMATIONAL = ("impact: CSV export, 5 years",)
 PAGES = [
     ("dashboard: caseworker (busy NGO)", "b_caseworker", "/", {}),
     ("dashboard: state reviewer (WCD)", "b_state", "/", {}),

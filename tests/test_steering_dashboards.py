@@ -116,10 +116,13 @@ class TestCommittee:
 
     def test_headline_figures(self, login, cast, three_referrals):
         make_agency(code="KOL-AHTU", name="AHTU Kolkata", kind="ahtu", district=cast.geo.kolkata)
+        referral(cast, cast.ngo, cast.shelter, "sent", due_in_hours=5)  # not due yet: not decided
+        referral(cast, cast.ngo, cast.shelter, "completed", days_ago=120)  # before the window
         panel = board(login(cast.sunil)).committee
         assert panel["coverage"] == {"districts": 6, "with_ahtu": 2, "share": 33}
         assert panel["shelters"]["with_free"] == 1 and panel["shelters"]["free_beds"] == 5
-        assert panel["network"]["referrals"] == 3 and panel["network"]["overdue"] == 3
+        assert panel["network"]["referrals"] == 4 and panel["network"]["overdue"] == 3
+        assert panel["network"]["with_deadline"] == 3 and panel["network"]["met"] == 0
         assert panel["network"]["met_share"] is None  # three decided deadlines are too few to show a share
         # Agencies that took part in no referral: every agency but the committee, the NGO and the shelter.
         assert panel["network"]["silent_agencies"] == 8
