@@ -107,10 +107,11 @@ def impact_table(impact_filter: ImpactFilter) -> ImpactTable:
     Python only sums grouped rows (at most one per AHTU), never returns."""
     by_month_rows, by_ahtu_rows = _grouped_by_month_and_ahtu(impact_filter.returns())
     info = {
-        row["pk"]: row
-        for row in Agency.objects.filter(pk__in=[r["ahtu_id"] for r in by_ahtu_rows]).values("pk", "code", "name", "state_id")
+        pk: (code, name, state_id)
+        for pk, code, name, state_id in Agency.objects.filter(pk__in=[r["ahtu_id"] for r in by_ahtu_rows])
+        .values_list("pk", "code", "name", "state_id")
     } if by_ahtu_rows else {}
-    state_names = dict(State.objects.filter(pk__in={a["state_id"] for a in info.values()}).values_list("pk", "name")) if info else {}
+    state_names = dict(State.objects.filter(pk__in={a[2] for a in info.values()}).values_list("pk", "name")) if info else {}
     totals = {name: 0 for name in FIELDS}
     months: dict[date, dict] = {}
     for row in by_month_rows:
@@ -120,14 +121,12 @@ def impact_table(impact_filter: ImpactFilter) -> ImpactTable:
     states: dict[int | None, dict] = {}
     by_ahtu = []
     for row in by_ahtu_rows:
-        agency = info[row["ahtu_id"]]
-        state_name = state_names.get(agency["state_id"]) or "—"
-        by_ahtu.append({
-            "ahtu_id": row["ahtu_id"], "code": agency["code"], "name": agency["name"], "state": state_name,
-            "months": row["months"], **{n: row[n] for n in FIELDS},
-        })
-        state = states.setdefault(agency["state_id"], {
-            "state_id": agency["state_id"], "state": state_name, "returns": 0, "ahtus": 0, **{n: 0 for n in FIELDS},
+        code, name, state_id = info[row["ahtu_id"]]
+        state_name = state_names.get(state_id) or "—"
+        row.update(code=code, name=name, state=state_name)
+        by_ahtu.append(row)
+        state = states.setdefault(state_id, {
+            "state_id": state_id, "state": state_name, "returns": 0, "ahtus": 0, **{n: 0 for n in FIELDS},
         })
         state["returns"] += row["months"]
         state["ahtus"] += 1
