@@ -416,8 +416,12 @@ def committee_panel(user, *, now, today) -> dict:
     from referrals.vocab import PENDING_STATUSES
 
     ahtu_districts = Agency.objects.filter(kind=AgencyKind.AHTU, active=True, district__isnull=False).values("district_id")
+    ahtu_states = Agency.objects.filter(kind=AgencyKind.AHTU, active=True).values("state_id")
     coverage = District.objects.aggregate(
-        districts=Count("pk"), with_ahtu=Count("pk", filter=Q(pk__in=ahtu_districts))
+        districts=Count("pk"), with_ahtu=Count("pk", filter=Q(pk__in=ahtu_districts)),
+        # The registry may cover only some states yet: the same figure within the states it has AHTUs for.
+        in_ahtu_states=Count("pk", filter=Q(state_id__in=ahtu_states)),
+        ahtu_states=Count("state_id", filter=Q(state_id__in=ahtu_states), distinct=True),
     )
     coverage["share"] = round(100 * coverage["with_ahtu"] / coverage["districts"]) if coverage["districts"] else None
     shelters = Agency.objects.filter(kind__in=RESIDENTIAL_KINDS, active=True).aggregate(

@@ -35,7 +35,7 @@ from coordination.forms import (
     TrainingEventForm,
 )
 from coordination.imports import IMPORT_COLUMNS, OPTIONAL_COLUMNS, import_returns
-from coordination.indicators import BY_FIELD, FIELDS, REPORT_ORDER
+from coordination.indicators import BY_FIELD, FIELDS, INDICATORS, REPORT_ORDER
 from coordination.mixins import Echo, FilteredListView
 from coordination.models import (
     PARTICIPANT_FIELDS,
@@ -350,7 +350,11 @@ def return_detail_view(request, pk):
     can_review = rules.can_review(request.user, ahtu_return)
     context = {
         "r": ahtu_return,
-        "figures": [(i, getattr(ahtu_return, i.field)) for i in REPORT_ORDER],
+        "figures": [(i, getattr(ahtu_return, i.field)) for i in INDICATORS],
+        "indicators": INDICATORS,
+        # The same AHTU's previous months, so a reviewer can spot a figure out of line.
+        "previous": list(AhtuReturn.objects.filter(ahtu_id=ahtu_return.ahtu_id, month__lt=ahtu_return.month)
+                         .order_by("-month")[:6]),
         "events": ahtu_return.events.select_related("actor", "actor_agency"),
         "can_edit": can_file and ahtu_return.is_editable,
         "can_submit": can_file and ahtu_return.is_editable,

@@ -119,7 +119,7 @@ class TestCommittee:
         referral(cast, cast.ngo, cast.shelter, "sent", due_in_hours=5)  # not due yet: not decided
         referral(cast, cast.ngo, cast.shelter, "completed", days_ago=120)  # before the window
         panel = board(login(cast.sunil)).committee
-        assert panel["coverage"] == {"districts": 6, "with_ahtu": 2, "share": 33}
+        assert panel["coverage"] == {"districts": 6, "with_ahtu": 2, "share": 33, "in_ahtu_states": 4, "ahtu_states": 2}
         assert panel["shelters"]["with_free"] == 1 and panel["shelters"]["free_beds"] == 5
         assert panel["network"]["referrals"] == 4 and panel["network"]["overdue"] == 3
         assert panel["network"]["with_deadline"] == 3 and panel["network"]["met"] == 0

@@ -49,3 +49,9 @@ def percent(part, whole):
         return round(100 * part / whole) if whole else None
     except TypeError:
         return None
+
+
+@register.filter
+def get_attr(obj, name):
+    """{{ object|get_attr:field }}: an attribute by a variable name."""
+    return getattr(obj, name, None)
