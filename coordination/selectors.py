@@ -106,11 +106,14 @@ def impact_table(impact_filter: ImpactFilter) -> ImpactTable:
     the reporting AHTUs' names. States add up their AHTUs' subtotals and the totals add up the months:
     Python only sums grouped rows (at most one per AHTU), never returns."""
     by_month_rows, by_ahtu_rows = _grouped_by_month_and_ahtu(impact_filter.returns())
-    info = {
-        pk: (code, name, state_id)
-        for pk, code, name, state_id in Agency.objects.filter(pk__in=[r["ahtu_id"] for r in by_ahtu_rows])
-        .values_list("pk", "code", "name", "state_id")
-    } if by_ahtu_rows else {}
+    # Names of the reporting AHTUs: every AHTU in one parameterless read (a list of 800 ids costs more),
+    # then any unit whose kind has changed since it reported.
+    info = {pk: (code, name, state_id) for pk, code, name, state_id in
+            Agency.objects.filter(kind=AgencyKind.AHTU).values_list("pk", "code", "name", "state_id")} if by_ahtu_rows else {}
+    missing = [r["ahtu_id"] for r in by_ahtu_rows if r["ahtu_id"] not in info]
+    if missing:
+        info.update({pk: (code, name, state_id) for pk, code, name, state_id in
+                     Agency.objects.filter(pk__in=missing).values_list("pk", "code", "name", "state_id")})
     state_names = dict(State.objects.filter(pk__in={a[2] for a in info.values()}).values_list("pk", "name")) if info else {}
     totals = {name: 0 for name in FIELDS}
     months: dict[date, dict] = {}
@@ -158,10 +161,10 @@ def _grouped_by_month_and_ahtu(returns) -> tuple[list[dict], list[dict]]:
     """Sums of the returns by month and by AHTU. PostgreSQL computes both groupings in one pass over the
     table (GROUPING SETS); other databases run the two GROUP BY queries."""
     if connection.vendor != "postgresql":
-        by_month = list(returns.values("month").annotate(**_sums(), months=Count("pk")).order_by("month"))
-        by_ahtu = list(returns.values("ahtu_id").annotate(**_sums(), months=Count("pk")).order_by())
+        by_month = list(returns.values("month").annotate(**_sums(), months=Count("*")).order_by("month"))
+        by_ahtu = list(returns.values("ahtu_id").annotate(**_sums(), months=Count("*")).order_by())
         return by_month, by_ahtu
-    sql, params = returns.values("ahtu_id", "month").annotate(**_sums(), months=Count("pk")).order_by().query.sql_with_params()
+    sql, params = returns.values("ahtu_id", "month").annotate(**_sums(), months=Count("*")).order_by().query.sql_with_params()
     ahtu_column, month_column = connection.ops.quote_name("ahtu_id"), connection.ops.quote_name("month")
     head, _group_by, grouped = sql.rpartition(" GROUP BY ")
     if not head or "HAVING" in grouped:

@@ -66,6 +66,10 @@ class TestTheTable:
         # Every month of the period is listed, empty ones as zeros.
         assert [row["victims_rescued"] for row in table.by_month] == [30, 0, 0]
 
+    def test_a_unit_that_is_no_longer_an_ahtu_keeps_its_name_in_the_table(self, cast, planted):
+        planted.__class__.objects.filter(pk=planted.pk).update(kind="police")
+        assert {row["name"] for row in impact_table(ImpactFilter()).by_ahtu} == {"AHTU Pune", "AHTU Kolkata"}
+
     def test_nothing_approved_is_an_empty_table(self, cast):
         table = impact_table(ImpactFilter(since=JAN, until=FEB))
         assert table.totals == {name: 0 for name in FIELDS} and table.by_state == [] and len(table.by_month) == 2
