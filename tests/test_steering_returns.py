@@ -1,7 +1,7 @@
 """AHTU monthly returns: every rule on every path (service, form, import, database), the review workflow
 and who may do each step."""
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from io import StringIO
 
 import pytest
