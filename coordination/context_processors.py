@@ -15,6 +15,9 @@ NAV = [
     ("mapping:network", _("Network"), "analysis"),
     ("mapping:coverage", _("Coverage"), "analysis"),
     ("coordination:impact", _("Impact"), "impact"),
+    ("coordination:return_list", _("Returns"), "returns"),
+    ("coordination:training_list", _("Training"), "training"),
+    ("coordination:action_list", _("Actions"), "actions"),
 ]
 
 
@@ -29,6 +32,16 @@ def _visible(rule, scope) -> bool:
         return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.admin_agency_ids)
     if rule == "impact":
         return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.agency_ids)
+    # Steering pages: AHTU returns for AHTUs and their states; training and action items for the bodies
+    # that run them (everyone else reaches them from the home page and the impact report).
+    if rule == "returns":
+        return scope.superuser or scope.is_supervisor or any(m.agency.kind == "ahtu" for m in scope.memberships)
+    if rule == "training":
+        return scope.superuser or scope.committee or scope.is_supervisor or any(
+            m.agency.kind == "training_institute" for m in scope.memberships
+        )
+    if rule == "actions":
+        return scope.superuser or scope.committee or scope.is_supervisor
     return False
 
 

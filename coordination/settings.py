@@ -201,6 +201,10 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 # Aggregates shown to roles without case access hide counts below this as "<N".
 SMALL_COUNT_THRESHOLD = env_int("SMALL_COUNT_THRESHOLD", 5, minimum=1)
+# AHTU monthly returns are due by this day of the following month (1-28); later ones are flagged late.
+AHTU_RETURN_DUE_DAY = env_int("AHTU_RETURN_DUE_DAY", 10, minimum=1)
+if AHTU_RETURN_DUE_DAY > 28:
+    raise ImproperlyConfigured(f"AHTU_RETURN_DUE_DAY={AHTU_RETURN_DUE_DAY} must be 28 or less (every month has that day).")
 # Coverage: the radius within which a shelter counts as reachable from a district centre.
 COVERAGE_RADIUS_KM = env_float("COVERAGE_RADIUS_KM", 100.0, minimum=1.0)
 # Maps draw no tile layer unless a tile URL template is given (they must work offline).
