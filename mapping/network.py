@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import networkx as nx
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from mapping.pathways import (
     CRITICAL_KINDS,
@@ -103,7 +104,7 @@ class AgencyRow:
     focus: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TieRow:
     """Aggregates of the referrals one agency sent another in the window."""
 
@@ -160,7 +161,7 @@ class NetworkInput:
     now: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     type: str
     severity: str
@@ -173,7 +174,7 @@ class Finding:
         return {"type": self.type, "severity": self.severity, "agencies": list(self.agencies), "detail": detail, "metric": self.metric}
 
 
-@dataclass
+@dataclass(slots=True)
 class AgencyMetrics:
     id: int
     code: str
@@ -204,7 +205,7 @@ class AgencyMetrics:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Tie:
     """A directed tie between two agencies (by code) with its referral aggregates and rates."""
 
@@ -238,25 +239,81 @@ class Flow:
         return {"from_kind": self.source, "to_kind": self.target, "referrals": self.referrals, "accepted_rate": self.accepted_rate}
 
 
-@dataclass
 class NetworkResult:
-    window: Window
-    summary: dict
-    findings: list[Finding]
-    agencies: list[AgencyMetrics]
-    ties: list[Tie]
-    flows: list[Flow]
-    state_flows: list[Flow]
-    betweenness_mode: str  # "exact" or "sampled (k=…)"
-    communities: int = 0
-    suppressed: bool = False
+    """The analysis of one network: summary, findings, per-agency metrics, ties, kind and state matrices.
+
+    It is cached as a whole, and a national network has tens of thousands of ties: pickled, its long lists
+    are plain tuples (an order of magnitude faster to load than objects), rebuilt into objects only when a
+    page first reads them. `redact()` returns a view of the same lists with small counts suppressed, also
+    applied on first read, so a page showing fifty agencies does not pay for seventy thousand ties.
+    """
+
+    _LISTS = ("findings", "agencies", "ties")
+
+    def __init__(self, *, window: Window, summary: dict, findings: list, agencies: list, ties: list, flows: list,
+                 state_flows: list, betweenness_mode: str, communities: int = 0, suppressed: bool = False):
+        self.window = window
+        self.summary = summary
+        self.flows = flows
+        self.state_flows = state_flows
+        self.betweenness_mode = betweenness_mode  # "exact" or "sampled (k=…)"
+        self.communities = communities
+        self.suppressed = suppressed
+        self.threshold: int | None = None  # set on redacted views
+        self._base = {"findings": findings, "agencies": agencies, "ties": ties}
+        self._rows: dict[str, list[tuple]] = {}
+        self._view: dict[str, list] = {}
+        self._by_code = None
+
+    def _items(self, name: str) -> list:
+        if name not in self._view:
+            items = self._base.get(name)
+            if items is None:
+                kind = _LIST_CLASSES[name]
+                items = self._base[name] = [kind(*row) for row in self._rows[name]]
+            if self.threshold is not None:
+                redactor, threshold = _REDACTORS[name], self.threshold
+                items = [redactor(item, threshold) for item in items]
+            self._view[name] = items
+        return self._view[name]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self._items("findings")
+
+    @property
+    def agencies(self) -> list[AgencyMetrics]:
+        return self._items("agencies")
+
+    @property
+    def ties(self) -> list[Tie]:
+        return self._items("ties")
+
+    def __getstate__(self):
+        rows = {}
+        for name in self._LISTS:
+            items = self._base.get(name)
+            rows[name] = self._rows[name] if items is None else [_as_row(item) for item in items]
+        keep = ("window", "summary", "flows", "state_flows", "betweenness_mode", "communities", "suppressed", "threshold")
+        return {**{k: self.__dict__[k] for k in keep}, "rows": rows}
+
+    def __setstate__(self, state):
+        rows = state.pop("rows")
+        self.__dict__.update(state)
+        self._base, self._rows, self._view, self._by_code = {}, rows, {}, None
+
+    def redacted(self, threshold: int, *, summary: dict, flows: list, state_flows: list) -> NetworkResult:
+        view = NetworkResult.__new__(NetworkResult)
+        view.__dict__.update(self.__dict__)
+        view.summary, view.flows, view.state_flows = summary, flows, state_flows
+        view.suppressed, view.threshold = True, threshold
+        view._view, view._by_code = {}, None
+        return view
 
     def agency(self, code: str) -> AgencyMetrics | None:
-        index = getattr(self, "_by_code", None)
-        if index is None:
-            index = {a.code: a for a in self.agencies}
-            self._by_code = index
-        return index.get(code)
+        if self._by_code is None:
+            self._by_code = {a.code: a for a in self.agencies}
+        return self._by_code.get(code)
 
     def as_json(self) -> dict:
         """The shape of `analyse_network --format json` (and the page's JSON export)."""
@@ -267,6 +324,10 @@ class NetworkResult:
             "agencies": [a.as_json() for a in self.agencies],
             "flows": [f.as_json() for f in self.flows],
         }
+
+
+def _as_row(item) -> tuple:
+    return tuple(getattr(item, name) for name in item.__slots__)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -280,13 +341,14 @@ def analyse(data: NetworkInput, options: Options = Options()) -> NetworkResult:
     ties = sorted((t for t in data.ties if t.source in by_id and t.target in by_id and t.source != t.target),
                   key=lambda t: (t.source, t.target))
 
+    # The directed graph holds the active agencies only (isolated ones have no edge to walk); integer
+    # distances make busy ties short for betweenness.
+    active = sorted({t.source for t in ties} | {t.target for t in ties})
     graph = nx.DiGraph()
-    graph.add_nodes_from(a.id for a in agencies)
-    for tie in ties:
-        graph.add_edge(tie.source, tie.target, referrals=tie.referrals,
-                       distance=max(1, math.ceil(_DISTANCE_SCALE / max(tie.referrals, 1))))
-    active = [n for n in graph if graph.degree(n)]
-    active_graph = graph.subgraph(active).copy()
+    graph.add_nodes_from(active)
+    graph.add_weighted_edges_from(
+        ((t.source, t.target, max(1, math.ceil(_DISTANCE_SCALE / max(t.referrals, 1)))) for t in ties), weight="distance"
+    )
 
     undirected = _undirected(active, ties)
     structure = _cut_structure(undirected)
@@ -295,7 +357,7 @@ def analyse(data: NetworkInput, options: Options = Options()) -> NetworkResult:
     )
     main_component = set(components[0]) if components else set()
 
-    betweenness, mode = _betweenness(active_graph, options)
+    betweenness, mode = _betweenness(graph, options)
     community_of, community_count = _communities(undirected, options)
     cores = nx.core_number(undirected) if undirected.number_of_nodes() else {}
 
@@ -309,7 +371,8 @@ def analyse(data: NetworkInput, options: Options = Options()) -> NetworkResult:
         metrics.append(AgencyMetrics(
             id=a.id, code=a.code, name=a.name, kind=a.kind, state=a.state, district=a.district,
             state_id=a.state_id, district_id=a.district_id, latitude=a.latitude, longitude=a.longitude, focus=a.focus,
-            in_degree=graph.in_degree(a.id), out_degree=graph.out_degree(a.id),
+            in_degree=graph.in_degree(a.id) if a.id in graph else 0,
+            out_degree=graph.out_degree(a.id) if a.id in graph else 0,
             in_volume=in_volume[a.id], out_volume=out_volume[a.id],
             betweenness=round(betweenness.get(a.id, 0.0), 6), community=community_of.get(a.id),
             core=cores.get(a.id, 0), articulation=a.id in structure.articulation,
@@ -534,7 +597,7 @@ def _listed(codes) -> tuple[str, ...]:
 def _isolated(ctx: _Context) -> list[Finding]:
     groups: dict[tuple, list[AgencyRow]] = defaultdict(list)
     for a in ctx.agencies:
-        if a.focus and a.active and a.kind in REFERRAL_KINDS and ctx.graph.degree(a.id) == 0:
+        if a.focus and a.active and a.kind in REFERRAL_KINDS and a.id not in ctx.graph:
             groups[(a.state, a.district, a.kind)].append(a)
     findings = []
     for (state, district, kind), members in sorted(groups.items()):
@@ -692,7 +755,7 @@ def _missing_after_rescues(ctx: _Context, focus: list[AgencyRow]) -> list[Findin
             members = by_district[district_id]
             if any(
                 ctx.by_id[t].kind in pathway.to_kinds
-                for a in members
+                for a in members if a.id in ctx.graph
                 for t in ctx.graph.successors(a.id)
             ):
                 continue
@@ -915,13 +978,43 @@ _FINDERS = (
 # Plain-language explanations (translated when shown, so the cached result stays language-neutral)
 
 
-def _kind_label(kind: str) -> str:
-    from stakeholders.vocab import AgencyKind
+SHORT_KIND_LABELS = {
+    "ahtu": _lazy("AHTU"), "cwc": _lazy("CWC"), "dcpu": _lazy("DCPU"), "cci": _lazy("Child care institution"),
+    "shelter_home": _lazy("Shelter home"), "one_stop_centre": _lazy("One Stop Centre"), "ngo": _lazy("NGO"),
+    "legal_services": _lazy("Legal services"), "police": _lazy("Police"), "railway_police": _lazy("Railway police"),
+    "border_force": _lazy("Border force"), "hospital": _lazy("Hospital"), "magistrate": _lazy("Magistrate"),
+    "helpline": _lazy("Helpline"), "state_department": _lazy("State department"),
+    "state_aht_bureau": _lazy("State AHT bureau"), "ministry": _lazy("Ministry"), "committee": _lazy("Committee"),
+    "labour_department": _lazy("Labour department"), "prosecution": _lazy("Prosecution"),
+    "training_institute": _lazy("Training institute"), "international_org": _lazy("International organisation"),
+    "donor": _lazy("Donor"),
+}
 
-    try:
-        return str(AgencyKind(kind).label)
-    except ValueError:
-        return kind
+
+def kind_label(kind: str) -> str:
+    """A short label for a kind (tables, matrices, explanations); the registry has the long one."""
+    return str(SHORT_KIND_LABELS.get(kind, kind))
+
+
+def _kind_label(kind: str) -> str:
+    return kind_label(kind)
+
+
+def _who(name: str, kind: str) -> str:
+    """'AHTU Pune' rather than 'AHTU Pune (AHTU)': the kind only when the name does not say it."""
+    label = kind_label(kind)
+    return name if label.lower() in name.lower() else f"{name} ({label})"
+
+
+def share_text(value) -> str:
+    """A share as a percentage with two significant digits: 12 %, 0.43 %, 0.0043 %."""
+    if value is None:
+        return "—"
+    percent = value * 100
+    if percent == 0:
+        return "0%"
+    digits = max(0, 1 - math.floor(math.log10(abs(percent))))
+    return f"{percent:.{digits}f}%"
 
 
 def _place(facts: dict) -> str:
@@ -941,27 +1034,28 @@ def explain(finding: Finding) -> tuple[str, str]:
     if t == "isolated":
         kind = _kind_label(f["kind"])
         if f["count"] == 1:
-            text = _("%(name)s (%(kind)s, %(place)s) neither sent nor received a referral in this period.") % {
-                "name": f["names"][0], "kind": kind, "place": _place(f)}
+            text = _("%(name)s (%(place)s) neither sent nor received a referral in this period.") % {
+                "name": _who(f["names"][0], f["kind"]), "place": _place(f)}
         else:
-            text = _("%(count)s agencies of kind %(kind)s in %(place)s neither sent nor received a referral in this period.") % {
-                "count": f["count"], "kind": kind, "place": _place(f)}
+            names = ", ".join(f["names"]) + ("…" if f["count"] > len(f["names"]) else "")
+            text = _("%(count)s agencies of kind “%(kind)s” in %(place)s (%(names)s) neither sent nor received a referral in this period.") % {
+                "count": f["count"], "kind": kind, "place": _place(f), "names": names}
         return text, _("Check that they are still working and reachable, and introduce them to the agencies they should work with (see the expected pathways).")
     if t == "one_way":
-        values = {"name": f["name"], "kind": _kind_label(f["kind"]), "n": f["referrals"]}
+        values = {"name": _who(f["name"], f["kind"]), "n": f["referrals"]}
         if f["direction"] == "sends":
-            return (_("%(name)s (%(kind)s) sent %(n)s referrals and received none, although its kind normally does both.") % values,
+            return (_("%(name)s sent %(n)s referrals and received none, although its kind normally does both.") % values,
                     _("Ask the agencies it refers to whether they send people back to it, and whether they know what it offers."))
-        return (_("%(name)s (%(kind)s) received %(n)s referrals and referred nobody on, although its kind normally does both.") % values,
+        return (_("%(name)s received %(n)s referrals and referred nobody on, although its kind normally does both.") % values,
                 _("Check that people in its care reach the next step (CWC, shelter, legal services, medical care) and that it knows whom to refer to."))
     if t == "broker":
-        return (_("Many referral paths run through %(name)s (%(kind)s): %(share)s of shortest referral routes between other agencies pass through it, across %(partners)s partners.") % {
-                    "name": f["name"], "kind": _kind_label(f["kind"]), "share": _pct(f["share"]), "partners": f["partners"]},
+        return (_("Many referral paths run through %(name)s: %(share)s of the shortest referral routes between other agencies pass through it, across %(partners)s partners.") % {
+                    "name": _who(f["name"], f["kind"]), "share": share_text(f["share"]), "partners": f["partners"]},
                 _("Make sure it has the staff for this role and a named deputy, and introduce its partners to each other so referrals do not depend on one office."))
     if t == "articulation_point":
         names = ", ".join(f["cut_names"]) + ("…" if f["count"] > len(f["cut_names"]) else "")
-        return (_("If %(name)s (%(kind)s) stopped working, %(count)s agencies would be cut off from the rest of the network: %(names)s.") % {
-                    "name": f["name"], "kind": _kind_label(f["kind"]), "count": f["count"], "names": names},
+        return (_("If %(name)s stopped working, %(count)s agencies would be cut off from the rest of the network: %(names)s.") % {
+                    "name": _who(f["name"], f["kind"]), "count": f["count"], "names": names},
                 _("Create a second link for the agencies that depend on it: a direct contact with another agency of the same kind nearby, or an MoU."))
     if t == "bridge":
         return (_("The tie between %(a)s and %(b)s is the only link between two parts of the network; %(count)s agencies are on the smaller side.") % f,
@@ -1010,12 +1104,12 @@ def explain(finding: Finding) -> tuple[str, str]:
                 _("Check whether the sender refers the right people (eligibility, capacity), and suggest another receiving agency nearby."))
     if t == "stuck_referral":
         days = "" if f.get("days") is None else " " + _("The oldest is %(days)s days past due.") % {"days": f["days"]}
-        return (_("%(n)s referrals to %(name)s (%(kind)s) are still waiting for an answer past their due time.") % {
-                    "n": f["overdue"], "name": f["name"], "kind": _kind_label(f["kind"])} + days,
+        return (_("%(n)s referrals to %(name)s are still waiting for an answer past their due time.") % {
+                    "n": f["overdue"], "name": _who(f["name"], f["kind"])} + days,
                 _("Call the agency today; if it cannot answer, re-route the referrals to another agency of the same kind."))
     if t == "silent_agency":
-        return (_("%(name)s (%(kind)s) sent %(n)s referrals in the previous period and none in this one.") % {
-                    "name": f["name"], "kind": _kind_label(f["kind"]), "n": f["previous"]},
+        return (_("%(name)s sent %(n)s referrals in the previous period and none in this one.") % {
+                    "name": _who(f["name"], f["kind"]), "n": f["previous"]},
                 _("Ask whether staff changed, the unit stopped working, or referrals now go another way (phone, paper)."))
     if t == "separated_communities":
         if f["level"] == "states":
@@ -1043,7 +1137,13 @@ def _suppress(value, threshold: int):
     return value
 
 
+def _small(value, threshold: int) -> bool:
+    return isinstance(value, int) and 0 < value < threshold
+
+
 def redact_tie(tie: Tie, threshold: int) -> Tie:
+    if not any(_small(v, threshold) for v in (tie.referrals, tie.accepted, tie.declined, tie.completed, tie.pending, tie.overdue)):
+        return tie  # nothing to hide: the same object, no copy
     if not isinstance(tie.referrals, int) or tie.referrals >= threshold:
         return replace(
             tie, accepted=_suppress(tie.accepted, threshold), declined=_suppress(tie.declined, threshold),
@@ -1060,6 +1160,8 @@ def redact_tie(tie: Tie, threshold: int) -> Tie:
 
 
 def redact_agency(agency: AgencyMetrics, threshold: int) -> AgencyMetrics:
+    if not (_small(agency.in_volume, threshold) or _small(agency.out_volume, threshold)):
+        return agency
     return replace(agency, in_volume=_suppress(agency.in_volume, threshold), out_volume=_suppress(agency.out_volume, threshold))
 
 
@@ -1074,6 +1176,9 @@ def redact_flow(flow: Flow, threshold: int) -> Flow:
 
 
 def redact_finding(finding: Finding, threshold: int) -> Finding:
+    if not (any(_small(finding.facts[k], threshold) for k in COUNT_FACTS & finding.facts.keys())
+            or (finding.type in COUNT_METRIC_TYPES and _small(finding.metric, threshold))):
+        return finding
     facts = dict(finding.facts)
     hidden = False
     for key in COUNT_FACTS & facts.keys():
@@ -1092,18 +1197,19 @@ def redact_finding(finding: Finding, threshold: int) -> Finding:
 
 
 def redact(result: NetworkResult, threshold: int) -> NetworkResult:
-    """The whole result with every referral or case count below the threshold shown as "<N"."""
+    """The result with every referral or case count below the threshold shown as "<N" (lists are redacted
+    when first read)."""
     summary = dict(result.summary)
     summary["referrals"] = _suppress(summary["referrals"], threshold)
-    return replace(
-        result, summary=summary,
-        findings=[redact_finding(f, threshold) for f in result.findings],
-        agencies=[redact_agency(a, threshold) for a in result.agencies],
-        ties=[redact_tie(t, threshold) for t in result.ties],
+    return result.redacted(
+        threshold, summary=summary,
         flows=[redact_flow(f, threshold) for f in result.flows],
         state_flows=[redact_flow(f, threshold) for f in result.state_flows],
-        suppressed=True,
     )
+
+
+_LIST_CLASSES = {"findings": Finding, "agencies": AgencyMetrics, "ties": Tie}
+_REDACTORS = {"findings": redact_finding, "agencies": redact_agency, "ties": redact_tie}
 
 
 def sort_value(value):

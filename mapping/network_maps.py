@@ -1,0 +1,266 @@
+"""The referral network on a map (folium, offline) and as a diagram (server-rendered SVG, seeded layout).
+
+Both take an analysis result (already redacted for the viewer when needed) and return plain data or HTML:
+no database. Agencies are drawn at their registry coordinates, one layer per kind; ties as lines whose
+width follows the number of referrals and whose colour follows the acceptance rate or the response time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import folium
+import networkx as nx
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from mapping.maps import base_map, render_page
+from mapping.network import NetworkResult, Tie, sort_value
+
+MAX_MAP_TIES = 1500
+MAX_DIAGRAM_AGENCIES = 60
+
+# One colour per kind, shared by the map, the diagram and their legends (colour-blind-safe order first).
+KIND_COLOURS = {
+    "ahtu": "#d55e00", "police": "#b04a00", "railway_police": "#8c6d31", "border_force": "#6b4c24",
+    "cwc": "#0072b2", "dcpu": "#56b4e9", "cci": "#3a8fb7", "helpline": "#7fb8d6",
+    "shelter_home": "#cc79a7", "one_stop_centre": "#e7a1c9", "ngo": "#009e73", "legal_services": "#6a3d9a",
+    "hospital": "#e69f00", "magistrate": "#555555", "prosecution": "#777777", "labour_department": "#a6761d",
+    "state_department": "#1b9e77", "state_aht_bureau": "#d95f02", "ministry": "#333333", "committee": "#999999",
+    "training_institute": "#bbbbbb", "international_org": "#bbbbbb", "donor": "#bbbbbb",
+}
+GOOD, FAIR, POOR, UNKNOWN = "#1e7b47", "#d08b00", "#a4262c", "#8a979e"
+
+
+def kind_colour(kind: str) -> str:
+    return KIND_COLOURS.get(kind, "#999999")
+
+
+def tie_colour(tie: Tie, colour_by: str) -> str:
+    """Green / amber / red by acceptance (≥80 %, ≥50 %) or by median answer (≤24 h, ≤72 h); grey unknown."""
+    if colour_by == "speed":
+        hours = tie.median_response_hours
+        if hours is None:
+            return UNKNOWN
+        return GOOD if hours <= 24 else (FAIR if hours <= 72 else POOR)
+    rate = tie.acceptance_rate
+    if rate is None:
+        return UNKNOWN
+    return GOOD if rate >= 0.8 else (FAIR if rate >= 0.5 else POOR)
+
+
+def tie_width(tie: Tie) -> float:
+    value = sort_value(tie.referrals)
+    return round(1 + min(7, 1.6 * math.log1p(max(value, 0))), 1)
+
+
+def legend_rows(colour_by: str) -> list[tuple[str, str]]:
+    if colour_by == "speed":
+        return [(GOOD, _("answered within 24 hours (median)")), (FAIR, _("within 72 hours")),
+                (POOR, _("slower than 72 hours")), (UNKNOWN, _("no answer yet, or hidden"))]
+    return [(GOOD, _("80 % or more accepted")), (FAIR, _("50–79 % accepted")), (POOR, _("under 50 % accepted")),
+            (UNKNOWN, _("no answer yet, or hidden"))]
+
+
+def _drawn_ties(ties: list[Tie], located: dict) -> list[Tie]:
+    usable = [t for t in ties if t.source in located and t.target in located]
+    usable.sort(key=lambda t: (-sort_value(t.referrals), t.source, t.target))
+    return usable[:MAX_MAP_TIES]
+
+
+def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", agency_url=None, ties=None,
+                     agencies=None, title: str = "") -> str:
+    """The full HTML document of the map (for an iframe), with local Leaflet only."""
+    agencies = result.agencies if agencies is None else agencies
+    ties = result.ties if ties is None else ties
+    located = {a.code: a for a in agencies if a.latitude is not None and a.longitude is not None}
+    figure = base_map(attribution=escape(_("Agency locations: registry (PIN-code or district centre when not surveyed)")))
+    drawn = _drawn_ties(ties, located)
+
+    lines = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [
+                    [located[t.source].longitude, located[t.source].latitude],
+                    [located[t.target].longitude, located[t.target].latitude]]},
+                "properties": {
+                    "colour": tie_colour(t, colour_by), "width": tie_width(t),
+                    "label": escape(_("%(a)s → %(b)s: %(n)s referrals, %(rate)s accepted, median answer %(hours)s") % {
+                        "a": located[t.source].name, "b": located[t.target].name, "n": t.referrals,
+                        "rate": "—" if t.acceptance_rate is None else f"{round(t.acceptance_rate * 100)}%",
+                        "hours": "—" if t.median_response_hours is None else _("%(h)s h") % {"h": t.median_response_hours}}),
+                },
+            }
+            for t in drawn
+        ],
+    }
+    ties_layer = folium.FeatureGroup(name=escape(_("Referral ties")), show=True)
+    if drawn:
+        folium.GeoJson(
+            lines, name="ties",
+            style_function=lambda f: {"color": f["properties"]["colour"], "weight": f["properties"]["width"], "opacity": 0.75},
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(ties_layer)
+    ties_layer.add_to(figure)
+
+    by_kind: dict[str, list] = {}
+    for a in located.values():
+        by_kind.setdefault(a.kind, []).append(a)
+    from stakeholders.vocab import AgencyKind
+
+    labels = dict(AgencyKind.choices)
+    for kind in sorted(by_kind, key=lambda k: (-len(by_kind[k]), k)):
+        members = sorted(by_kind[kind], key=lambda a: a.code)
+        layer = folium.FeatureGroup(name=escape(f"{labels.get(kind, kind)} ({len(members)})"), show=True)
+        features = []
+        for a in members:
+            volume = sort_value(a.in_volume) + sort_value(a.out_volume)
+            link = agency_url(a.code) if agency_url else ""
+            popup = f"<strong>{escape(a.name)}</strong><br>{escape(a.code)} · {escape(str(labels.get(a.kind, a.kind)))}"
+            popup += "<br>" + escape(_("in %(i)s · out %(o)s referrals") % {"i": a.in_volume, "o": a.out_volume})
+            if link:
+                popup += f'<br><a href="{escape(link)}" target="_top">{escape(_("Ego network"))}</a>'
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [a.longitude, a.latitude]},
+                "properties": {"name": escape(a.name), "popup": popup, "radius": round(3 + min(9, 1.5 * math.log1p(max(volume, 0))), 1),
+                               "fill": kind_colour(a.kind) if volume > 0 else "#ffffff", "stroke": kind_colour(a.kind)},
+            })
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=0.9),
+            style_function=lambda f: {"radius": f["properties"]["radius"], "fillColor": f["properties"]["fill"],
+                                      "color": f["properties"]["stroke"]},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(layer)
+        layer.add_to(figure)
+    folium.LayerControl(collapsed=True).add_to(figure)
+
+    if located:
+        lats = [a.latitude for a in located.values()]
+        lons = [a.longitude for a in located.values()]
+        figure.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=11)
+    legend = "".join(
+        f'<div><span class="swatch" style="background:{colour}"></span>{escape(text)}</div>' for colour, text in legend_rows(colour_by)
+    )
+    note = ""
+    usable = sum(1 for t in ties if t.source in located and t.target in located)
+    if usable > len(drawn):
+        note = "<div>" + escape(_("Busiest %(n)s of %(total)s ties drawn.") % {"n": len(drawn), "total": usable}) + "</div>"
+    figure.get_root().html.add_child(folium.Element(
+        f'<div class="aht-legend" role="note"><h4>{escape(title or _("Referral ties"))}</h4>{legend}'
+        f'<div>{escape(_("Line width: number of referrals. Hollow circle: no referral in the window."))}</div>{note}</div>'
+    ))
+    return render_page(figure)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The diagram: the same network without geography, laid out by networkx with a fixed seed.
+
+
+@dataclass
+class DiagramNode:
+    code: str
+    name: str
+    kind: str
+    x: float
+    y: float
+    r: float
+    colour: str
+    label: bool
+    title: str
+
+
+@dataclass
+class DiagramEdge:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    width: float
+    colour: str
+    title: str
+
+
+@dataclass
+class Diagram:
+    width: int
+    height: int
+    nodes: list[DiagramNode]
+    edges: list[DiagramEdge]
+    shown: int
+    total: int
+
+
+def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=None, ties=None, center: str | None = None,
+            distance: dict | None = None, limit: int = MAX_DIAGRAM_AGENCIES, width: int = 960, height: int = 640) -> Diagram:
+    """Positions for an SVG drawing. With `center` (an ego network) agencies sit on rings by distance;
+    otherwise the busiest `limit` agencies (volume, then betweenness) are laid out by a seeded spring layout."""
+    agencies = result.agencies if agencies is None else agencies
+    ties = result.ties if ties is None else ties
+    active = [a for a in agencies if sort_value(a.in_volume) + sort_value(a.out_volume) > 0 or a.code == center]
+    total = len(active)
+    if center is None:
+        active.sort(key=lambda a: (-(sort_value(a.in_volume) + sort_value(a.out_volume)), -a.betweenness, a.code))
+        active = active[:limit]
+    codes = {a.code for a in active}
+    shown_ties = [t for t in ties if t.source in codes and t.target in codes]
+
+    graph = nx.Graph()
+    graph.add_nodes_from(sorted(codes))
+    for t in sorted(shown_ties, key=lambda t: (t.source, t.target)):
+        graph.add_edge(t.source, t.target, weight=max(sort_value(t.referrals), 1))
+    if not codes:
+        positions = {}
+    elif center is not None:
+        rings: dict[int, list[str]] = {}
+        for a in sorted(active, key=lambda a: (a.kind, a.code)):
+            rings.setdefault((distance or {}).get(a.code, 1), []).append(a.code)
+        positions = nx.shell_layout(graph, nlist=[rings[d] for d in sorted(rings)]) if len(codes) > 1 else {center: (0.0, 0.0)}
+    else:
+        positions = nx.spring_layout(graph, seed=1, weight="weight", iterations=80, k=1.6 / math.sqrt(max(len(codes), 1)))
+
+    margin = 40
+    xs = [p[0] for p in positions.values()] or [0.0]
+    ys = [p[1] for p in positions.values()] or [0.0]
+    span_x = (max(xs) - min(xs)) or 1.0
+    span_y = (max(ys) - min(ys)) or 1.0
+
+    def place(code):
+        x, y = positions[code]
+        return (round(margin + (x - min(xs)) / span_x * (width - 2 * margin), 1),
+                round(margin + (y - min(ys)) / span_y * (height - 2 * margin), 1))
+
+    from stakeholders.vocab import AgencyKind
+
+    labels = dict(AgencyKind.choices)
+    by_code = {a.code: a for a in active}
+    ranked = sorted(active, key=lambda a: -(sort_value(a.in_volume) + sort_value(a.out_volume)))
+    labelled = {a.code for a in ranked[:15]} | ({center} if center else set())
+    nodes = []
+    for a in sorted(active, key=lambda a: a.code):
+        x, y = place(a.code)
+        volume = sort_value(a.in_volume) + sort_value(a.out_volume)
+        nodes.append(DiagramNode(
+            code=a.code, name=a.name, kind=a.kind, x=x, y=y, r=round(5 + min(13, 2.2 * math.log1p(max(volume, 0))), 1),
+            colour=kind_colour(a.kind), label=a.code in labelled,
+            title=_("%(name)s (%(kind)s): %(i)s referrals in, %(o)s out") % {
+                "name": a.name, "kind": labels.get(a.kind, a.kind), "i": a.in_volume, "o": a.out_volume},
+        ))
+    edges = []
+    for t in shown_ties:
+        (x1, y1), (x2, y2) = place(t.source), place(t.target)
+        # Stop the line at the receiving circle's edge so the arrowhead stays visible.
+        radius = next(n.r for n in nodes if n.code == t.target) if len(nodes) < 200 else 8
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        x2, y2 = x2 - (x2 - x1) / length * (radius + 2), y2 - (y2 - y1) / length * (radius + 2)
+        edges.append(DiagramEdge(
+            x1=x1, y1=y1, x2=round(x2, 1), y2=round(y2, 1), width=tie_width(t), colour=tie_colour(t, colour_by),
+            title=_("%(a)s → %(b)s: %(n)s referrals") % {"a": by_code[t.source].name, "b": by_code[t.target].name, "n": t.referrals},
+        ))
+    edges.sort(key=lambda e: e.width)
+    return Diagram(width=width, height=height, nodes=nodes, edges=edges, shown=len(active), total=total)

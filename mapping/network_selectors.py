@@ -1,0 +1,463 @@
+"""The one read of the referral network: agency-level aggregates through the counting gate, in a fixed
+number of GROUP BY queries whatever the number of referrals, handed to `mapping.network` as plain rows.
+
+`network_input()` never lists a referral or a case: it reads counts per directed agency pair (and, for the
+response-time medians, one (from, to, seconds) row or two per pair picked by a window function in the
+database), counts per district, and the registry's agencies. `network_result()` adds the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import CharField, Count, DateTimeField, F, FloatField, Func, Max, Min, Q
+from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Window as SqlWindow
+from django.utils import timezone
+
+from mapping.network import (
+    AgencyRow,
+    CaseFlowRow,
+    DistrictDelayRow,
+    NetworkInput,
+    NetworkResult,
+    Options,
+    TieRow,
+    Window,
+    analyse,
+)
+from referrals.models import Case, Referral
+from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
+from stakeholders.models import Agency, District
+from stakeholders.selectors import user_scope
+
+DEFAULT_WINDOW_DAYS = 90
+CACHE_VERSION = "network-v1"
+_ACCEPTED = (Status.ACCEPTED, Status.COMPLETED)
+
+
+@dataclass(frozen=True)
+class NetworkFilters:
+    """What the report shows: an area (state, district), a window of sending dates, agency kinds.
+
+    An area keeps every referral that touches it (an agency of the area at either end), so ties to other
+    states stay visible; a kind filter keeps referrals between agencies of those kinds only."""
+
+    state_id: int | None = None
+    district_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def window(self) -> Window:
+        return Window(self.since, self.until)
+
+    @property
+    def previous_window(self) -> Window | None:
+        """The window of the same length just before this one (for `silent_agency`)."""
+        if not (self.since and self.until):
+            return None
+        length = (self.until - self.since).days + 1
+        return Window(self.since - timedelta(days=length), self.since - timedelta(days=1))
+
+    def key(self) -> str:
+        return "|".join([
+            str(self.state_id or ""), str(self.district_id or ""), self.since.isoformat() if self.since else "",
+            self.until.isoformat() if self.until else "", ",".join(sorted(self.kinds)),
+        ])
+
+
+def default_window(today: date | None = None, days: int = DEFAULT_WINDOW_DAYS) -> tuple[date, date]:
+    today = today or timezone.localdate()
+    return today - timedelta(days=days - 1), today
+
+
+@dataclass(frozen=True)
+class AggregateScope:
+    """What the viewer may count, as the gates see it; `everything` for the committee, superusers and the CLI."""
+
+    everything: bool
+    state_ids: frozenset[int] = frozenset()
+    agency_ids: frozenset[int] = frozenset()
+    user: object = field(default=None, compare=False, hash=False)
+
+    def key(self) -> str:
+        if self.everything:
+            return "all"
+        return "s" + ",".join(map(str, sorted(self.state_ids))) + "|a" + ",".join(map(str, sorted(self.agency_ids)))
+
+    def referrals(self):
+        return Referral.objects.all() if self.user is None else Referral.objects.for_aggregates(self.user)
+
+    def cases(self):
+        return Case.objects.all() if self.user is None else Case.objects.for_aggregates(self.user)
+
+
+def aggregate_scope(user=None) -> AggregateScope:
+    """`user=None` is the command line: every referral, like a superuser (it reads no case row either)."""
+    if user is None:
+        return AggregateScope(everything=True)
+    scope = user_scope(user)
+    if scope.superuser or scope.committee:
+        return AggregateScope(everything=True, user=user)
+    return AggregateScope(everything=False, state_ids=scope.supervised_state_ids, agency_ids=scope.agency_ids, user=user)
+
+
+class SecondsBetween(Func):
+    """Seconds from one timestamp to another, computed by the database (no Python function per row)."""
+
+    output_field = FloatField()
+
+    def __init__(self, start, end):
+        super().__init__(start, end)
+
+    def as_sql(self, compiler, connection, **extra):
+        (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))", (*end_params, *start_params)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"((julianday({end}) - julianday({start})) * 86400.0)", (*end_params, *start_params)
+
+
+class Unindexed(Func):
+    """The column itself, but SQLite may not use an index for it (`+column`).
+
+    SQLite walks an index row by row and looks each row up in the table (random access), which for
+    aggregates over a large share of the referrals is several times slower than one sequential scan and a
+    sort. PostgreSQL chooses its own plan; the expression is the bare column there."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(+%(expressions)s)", **extra)
+
+
+class Median(Func):
+    """PostgreSQL's exact median inside a GROUP BY (SQLite has none: see `response_medians`)."""
+
+    contains_aggregate = True
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)", **extra
+        )
+
+
+def _bounds(window: Window) -> tuple[datetime | None, datetime | None]:
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(window.since, time.min), tz) if window.since else None
+    end = timezone.make_aware(datetime.combine(window.until + timedelta(days=1), time.min), tz) if window.until else None
+    return start, end
+
+
+def _in_window(queryset, window: Window, field_name: str, output_field=None):
+    start, end = _bounds(window)
+    alias = f"_window_{field_name}"
+    queryset = queryset.alias(**{alias: Unindexed(field_name, output_field=output_field or DateTimeField())})
+    if start:
+        queryset = queryset.filter(**{f"{alias}__gte": start})
+    if end:
+        queryset = queryset.filter(**{f"{alias}__lt": end})
+    return queryset
+
+
+def _area(filters: NetworkFilters, scope: AggregateScope) -> Q:
+    """Referrals touching the chosen area, or (without a choice) the viewer's own area."""
+    if filters.district_id:
+        return Q(from_agency__district_id=filters.district_id) | Q(to_agency__district_id=filters.district_id)
+    if filters.state_id:
+        return Q(from_state_id=filters.state_id) | Q(to_state_id=filters.state_id)
+    return Q()
+
+
+def _focus_agencies(filters: NetworkFilters, scope: AggregateScope) -> Q:
+    """Registry agencies the report is about (each appears even without a referral)."""
+    condition = Q(active=True)
+    if filters.district_id:
+        condition &= Q(district_id=filters.district_id)
+    elif filters.state_id:
+        condition &= Q(state_id=filters.state_id)
+    elif not scope.everything:
+        condition &= Q(state_id__in=scope.state_ids) | Q(pk__in=scope.agency_ids)
+    if filters.kinds:
+        condition &= Q(kind__in=filters.kinds)
+    return condition
+
+
+def scoped_referrals(scope: AggregateScope, filters: NetworkFilters, window: Window):
+    queryset = _in_window(scope.referrals().exclude(status=Status.DRAFT), window, "sent_at").filter(_area(filters, scope))
+    if filters.kinds:
+        queryset = queryset.filter(from_agency__kind__in=filters.kinds, to_agency__kind__in=filters.kinds)
+    return queryset
+
+
+def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: datetime | None = None) -> NetworkInput:
+    """Everything `mapping.network.analyse` needs, in a fixed number of aggregate queries (eight on SQLite,
+    seven on PostgreSQL, which computes the medians inside the main GROUP BY)."""
+    now = now or timezone.now()
+    window = filters.window
+    referrals = scoped_referrals(scope, filters, window).order_by()
+    pending = Q(status__in=PENDING_STATUSES)
+    overdue = pending & Q(due_at__lt=now)
+    median_in_database = connection.vendor == "postgresql"
+    aggregates = dict(
+        referrals=Count("id"),
+        accepted=Count("id", filter=Q(status__in=_ACCEPTED)),
+        declined=Count("id", filter=Q(status=Status.DECLINED)),
+        completed=Count("id", filter=Q(status=Status.COMPLETED)),
+        pending=Count("id", filter=pending),
+        overdue=Count("id", filter=overdue),
+        oldest_due=Min("due_at", filter=overdue),
+        answered=Count("responded_at"),
+        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
+        deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
+    )
+    if median_in_database:
+        aggregates["median_seconds"] = Median(SecondsBetween("sent_at", "responded_at"))
+    names = list(aggregates)
+    pairs = (
+        referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
+        .annotate(**aggregates).values_list("source", "target", *names)
+    )
+    if median_in_database:
+        medians, reasons = {}, _top_decline_reasons(referrals)
+    else:
+        medians, reasons = response_medians(referrals, with_decline_reasons=True)
+    ties = []
+    for row in _rows(pairs):
+        values = dict(zip(names, row[2:]))
+        pair = (row[0], row[1])
+        median = values.pop("median_seconds", None)
+        ties.append(TieRow(
+            source=row[0], target=row[1], oldest_overdue_due=_as_datetime(values.pop("oldest_due")),
+            median_response_hours=round(median / 3600, 2) if median is not None else medians.get(pair),
+            top_decline_reason=reasons.get(pair, ""), **values,
+        ))
+
+    focus = _focus_agencies(filters, scope)
+    ends = sorted({t.source for t in ties} | {t.target for t in ties})
+    # Agencies at the far end of a tie out of the area come along (one query either way; a subquery when the
+    # list of ends would be too long to pass as parameters).
+    ends_condition = Q(pk__in=ends) if len(ends) <= 20000 else Q(pk__in=referrals.values("from_agency_id")) | Q(pk__in=referrals.values("to_agency_id"))
+    agency_rows = Agency.objects.filter(focus | ends_condition).annotate(is_focus=_as_flag(focus)).values(
+        "id", "code", "name", "kind", "state_id", "state__name", "district_id", "district__name", "latitude",
+        "longitude", "active", "is_focus",
+    ).order_by()
+    agencies = [
+        AgencyRow(
+            id=row["id"], code=row["code"], name=row["name"], kind=row["kind"], state_id=row["state_id"],
+            state=row["state__name"] or "", district_id=row["district_id"], district=row["district__name"] or "",
+            latitude=row["latitude"], longitude=row["longitude"], active=row["active"], focus=bool(row["is_focus"]),
+        )
+        for row in agency_rows
+    ]
+
+    previous_window = filters.previous_window
+    previous = None
+    if previous_window is not None:
+        previous = dict(
+            scoped_referrals(scope, filters, previous_window).order_by()
+            .values(sender=Unindexed("from_agency_id")).annotate(n=Count("id")).values_list("sender", "n")
+        )
+    places = _district_names()
+    return NetworkInput(
+        agencies=agencies, ties=ties, window=window, previous_window=previous_window, previous_senders=previous,
+        minor_cwc=_minor_cwc_delays(referrals, now, places), case_flows=_case_flows(scope, filters, window, places), now=now,
+    )
+
+
+def _district_names() -> dict[int, tuple[str, int, str]]:
+    """district id -> (name, state id, state name): ~750 rows, read once instead of joined per referral."""
+    return {
+        row["id"]: (row["name"], row["state_id"], row["state__name"])
+        for row in District.objects.order_by().values("id", "name", "state_id", "state__name")
+    }
+
+
+def _as_flag(condition: Q):
+    from django.db.models import BooleanField, Case as When_, Value, When
+
+    return When_(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def _rows(queryset) -> list[tuple]:
+    """The rows of an aggregate query as plain tuples, read from the cursor: the ORM's per-row work
+    (dicts, converters) would cost more than the query on tens of thousands of pairs."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _as_datetime(value):
+    """SQLite hands timestamps back as UTC text when read from the cursor."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+
+
+def response_medians(referrals, *, with_decline_reasons=False):
+    """Median hours from sending to answer per directed pair, from one query returning only
+    (from, to, seconds) tuples of the answered referrals (the database computes the seconds); with
+    `with_decline_reasons`, the same pass also finds each pair's most frequent decline reason.
+    Measured against a window-function query returning only each pair's middle rows
+    (`response_medians_by_window`), which is slower on SQLite: see bench/bench_network.py."""
+    columns = ["from_agency_id", "to_agency_id", "seconds"] + (["decline_reason"] if with_decline_reasons else [])
+    queryset = (
+        referrals.filter(responded_at__isnull=False)
+        .annotate(seconds=SecondsBetween("sent_at", "responded_at"))
+        .values_list(*columns)
+    )
+    values: dict[tuple[int, int], list[float]] = defaultdict(list)
+    reasons: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    for row in _rows(queryset):
+        pair = (row[0], row[1])
+        values[pair].append(row[2])
+        if with_decline_reasons and row[3]:
+            reasons[pair][row[3]] += 1
+    medians = {pair: round(statistics.median(v) / 3600, 2) for pair, v in values.items()}
+    if not with_decline_reasons:
+        return medians
+    # Most frequent reason, then alphabetical: deterministic.
+    return medians, {pair: min(counts.items(), key=lambda x: (-x[1], x[0]))[0] for pair, counts in reasons.items()}
+
+
+def response_medians_by_window(referrals) -> dict[tuple[int, int], float]:
+    """The same medians with the database ranking each pair's answers (window functions, SQLite ≥ 3.25 and
+    PostgreSQL) and returning only the middle one or two rows per pair; kept for the benchmark's comparison."""
+    partition = [F("from_agency_id"), F("to_agency_id")]
+    middle = (
+        referrals.filter(responded_at__isnull=False)
+        .annotate(seconds=SecondsBetween("sent_at", "responded_at"))
+        .annotate(
+            position=SqlWindow(RowNumber(), partition_by=partition, order_by=[F("seconds").asc(), F("id").asc()]),
+            size=SqlWindow(Count("id"), partition_by=partition),
+        )
+        .filter(position__gte=(F("size") + 1) / 2, position__lte=F("size") / 2 + 1)
+        .values_list("from_agency_id", "to_agency_id", "seconds")
+    )
+    values: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for source, target, seconds in middle:
+        values[(source, target)].append(seconds)
+    return {pair: round(sum(v) / len(v) / 3600, 2) for pair, v in values.items()}
+
+
+def _top_decline_reasons(referrals) -> dict[tuple[int, int], str]:
+    rows = (
+        referrals.alias(_status=Unindexed("status", output_field=CharField())).filter(_status=Status.DECLINED)
+        .exclude(decline_reason="")
+        .values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"), reason=F("decline_reason"))
+        .annotate(n=Count("id"))
+    )
+    best: dict[tuple[int, int], tuple[int, str]] = {}
+    for row in rows:
+        pair = (row["source"], row["target"])
+        candidate = (-row["n"], row["reason"])  # most frequent, then alphabetical: deterministic
+        if pair not in best or candidate < best[pair]:
+            best[pair] = candidate
+    return {pair: reason for pair, (_, reason) in best.items()}
+
+
+def _minor_cwc_delays(referrals, now, places) -> list[DistrictDelayRow]:
+    """Minors (and children whose age is not yet determined) referred to a CWC for production, by district
+    of rescue (else the sender's district): how many have a decided 24-hour deadline, and how many missed it.
+    Only referrals to CWCs are read (through the receiving-agency index)."""
+    decided = Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))
+    in_time = Q(status__in=_ACCEPTED, responded_at__lte=F("due_at"))
+    rows = (
+        referrals.filter(decided, to_agency_id__in=Agency.objects.filter(kind="cwc").values("id"),
+                         purpose=Purpose.PRODUCE_BEFORE_CWC,
+                         case__age_status__in=[AgeStatus.MINOR, AgeStatus.UNDETERMINED])
+        .values(district=Coalesce("case__rescue_district_id", "from_agency__district_id"))
+        .annotate(total=Count("id"), in_time=Count("id", filter=in_time))
+    )
+    result = []
+    for row in rows:
+        name, _state_id, state = places.get(row["district"], ("", None, ""))
+        result.append(DistrictDelayRow(row["district"], name, state, row["total"], row["total"] - row["in_time"]))
+    return result
+
+
+def _case_flows(scope: AggregateScope, filters: NetworkFilters, window: Window, places) -> list[CaseFlowRow]:
+    """Cases rescued in the window, by district of origin and of rescue (counts only)."""
+    cases = _in_window(scope.cases(), window, "rescued_at")
+    if filters.district_id:
+        cases = cases.filter(Q(rescue_district_id=filters.district_id) | Q(origin_district_id=filters.district_id))
+    elif filters.state_id:
+        cases = cases.filter(Q(rescue_district__state_id=filters.state_id) | Q(origin_state_id=filters.state_id))
+    rows = (
+        cases.order_by()
+        .values(origin=Unindexed("origin_district_id"), origin_state_key=F("origin_state_id"), rescue=F("rescue_district_id"))
+        .annotate(n=Count("id"))
+    )
+    states = {state_id: state for _name, state_id, state in places.values()}
+    flows = []
+    for row in rows:
+        rescue_name, rescue_state_id, rescue_state = places.get(row["rescue"], ("", None, ""))
+        origin_state_id = row["origin_state_key"] or places.get(row["origin"], ("", None, ""))[1]
+        flows.append(CaseFlowRow(
+            origin_district_id=row["origin"], origin_state_id=origin_state_id, origin_state=states.get(origin_state_id, ""),
+            rescue_district_id=row["rescue"], rescue_district=rescue_name, rescue_state_id=rescue_state_id,
+            rescue_state=rescue_state, cases=row["n"],
+        ))
+    return flows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cache: results live until referrals, cases or agencies change (or NETWORK_CACHE_SECONDS pass, since
+# "overdue" moves with the clock).
+
+
+def data_version() -> str:
+    """Changes whenever a referral, case or agency is added, changed or deleted."""
+    parts = []
+    for model in (Referral, Case, Agency):
+        stats = model.objects.order_by().aggregate(n=Count("id"), latest=Max("updated_at"))
+        parts.append(f"{stats['n']}:{stats['latest'].isoformat() if stats['latest'] else ''}")
+    return "/".join(parts)
+
+
+def analysis_options() -> Options:
+    return Options(
+        exact_betweenness_max=getattr(settings, "NETWORK_EXACT_BETWEENNESS_MAX", 1000),
+        betweenness_samples=getattr(settings, "NETWORK_BETWEENNESS_SAMPLES", 64),
+    )
+
+
+def cache_key(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"{CACHE_VERSION}:{digest}"
+
+
+def network_result(*, scope: AggregateScope, filters: NetworkFilters, version: str | None = None) -> tuple[NetworkResult, str]:
+    """The analysis for this scope and these filters, from the cache when nothing changed; with its cache key
+    (pages cache what they derive from it, e.g. maps, under keys built on it)."""
+    version = version if version is not None else data_version()
+    options = analysis_options()
+    key = cache_key("result", version, scope.key(), filters.key(), repr(options))
+    result = cache.get(key)
+    if result is None:
+        result = analyse(network_input(scope=scope, filters=filters), options)
+        cache.set(key, result, getattr(settings, "NETWORK_CACHE_SECONDS", 900))
+    return result, key
+
+
+def cached(key: str, compute):
+    """A value derived from a cached result (a map, a what-if), cached under a key built on the result's key."""
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, getattr(settings, "NETWORK_CACHE_SECONDS", 900))
+    return value
