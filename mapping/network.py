@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import networkx as nx
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.utils.translation import gettext_lazy as _lazy
 
 from mapping.pathways import (
@@ -1023,6 +1024,11 @@ def _place(facts: dict) -> str:
     return facts.get("state") or _("the whole country")
 
 
+def _n(singular: str, plural: str, count) -> str:
+    """ngettext that also takes a suppressed count ("<5": plural)."""
+    return ngettext(singular, plural, count if isinstance(count, int) else 5)
+
+
 def _pct(value) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
 
@@ -1044,9 +1050,11 @@ def explain(finding: Finding) -> tuple[str, str]:
     if t == "one_way":
         values = {"name": _who(f["name"], f["kind"]), "n": f["referrals"]}
         if f["direction"] == "sends":
-            return (_("%(name)s sent %(n)s referrals and received none, although its kind normally does both.") % values,
+            return (_n("%(name)s sent %(n)s referral and received none, although its kind normally does both.",
+                       "%(name)s sent %(n)s referrals and received none, although its kind normally does both.", values["n"]) % values,
                     _("Ask the agencies it refers to whether they send people back to it, and whether they know what it offers."))
-        return (_("%(name)s received %(n)s referrals and referred nobody on, although its kind normally does both.") % values,
+        return (_n("%(name)s received %(n)s referral and referred nobody on, although its kind normally does both.",
+                   "%(name)s received %(n)s referrals and referred nobody on, although its kind normally does both.", values["n"]) % values,
                 _("Check that people in its care reach the next step (CWC, shelter, legal services, medical care) and that it knows whom to refer to."))
     if t == "broker":
         return (_("Many referral paths run through %(name)s: %(share)s of the shortest referral routes between other agencies pass through it, across %(partners)s partners.") % {
@@ -1054,7 +1062,8 @@ def explain(finding: Finding) -> tuple[str, str]:
                 _("Make sure it has the staff for this role and a named deputy, and introduce its partners to each other so referrals do not depend on one office."))
     if t == "articulation_point":
         names = ", ".join(f["cut_names"]) + ("…" if f["count"] > len(f["cut_names"]) else "")
-        return (_("If %(name)s stopped working, %(count)s agencies would be cut off from the rest of the network: %(names)s.") % {
+        return (_n("If %(name)s stopped working, %(count)s agency would be cut off from the rest of the network: %(names)s.",
+                   "If %(name)s stopped working, %(count)s agencies would be cut off from the rest of the network: %(names)s.", f["count"]) % {
                     "name": _who(f["name"], f["kind"]), "count": f["count"], "names": names},
                 _("Create a second link for the agencies that depend on it: a direct contact with another agency of the same kind nearby, or an MoU."))
     if t == "bridge":
@@ -1068,10 +1077,12 @@ def explain(finding: Finding) -> tuple[str, str]:
         pathway = PATHWAYS_BY_SLUG[f["pathway"]]
         label = str(pathway.label)
         if pathway.check == Check.RESCUES:
-            text = _("%(place)s had %(n)s rescues in this period but no referral to legal services for compensation (%(pathway)s; %(basis)s).") % {
+            text = _n("%(place)s had %(n)s rescue in this period but no referral to legal services for compensation (%(pathway)s; %(basis)s).",
+                      "%(place)s had %(n)s rescues in this period but no referral to legal services for compensation (%(pathway)s; %(basis)s).", f["rescues"]) % {
                 "place": _place(f), "n": f["rescues"], "pathway": label, "basis": pathway.basis}
         elif pathway.check == Check.AGENCY:
-            text = _("%(name)s received %(n)s referrals but never referred anyone along the expected pathway “%(pathway)s” (%(basis)s).") % {
+            text = _n("%(name)s received %(n)s referral but never referred anyone along the expected pathway “%(pathway)s” (%(basis)s).",
+                      "%(name)s received %(n)s referrals but never referred anyone along the expected pathway “%(pathway)s” (%(basis)s).", f["received"]) % {
                 "name": f["name"], "n": f["received"], "pathway": label, "basis": pathway.basis}
         else:
             text = _("In %(place)s both ends of the pathway “%(pathway)s” exist (%(senders)s; %(receivers)s) but no referral ran between them in this period. The law expects it: %(basis)s, %(deadline)s.") % {
@@ -1104,19 +1115,23 @@ def explain(finding: Finding) -> tuple[str, str]:
                 _("Check whether the sender refers the right people (eligibility, capacity), and suggest another receiving agency nearby."))
     if t == "stuck_referral":
         days = "" if f.get("days") is None else " " + _("The oldest is %(days)s days past due.") % {"days": f["days"]}
-        return (_("%(n)s referrals to %(name)s are still waiting for an answer past their due time.") % {
+        return (_n("%(n)s referral to %(name)s is still waiting for an answer past its due time.",
+                   "%(n)s referrals to %(name)s are still waiting for an answer past their due time.", f["overdue"]) % {
                     "n": f["overdue"], "name": _who(f["name"], f["kind"])} + days,
                 _("Call the agency today; if it cannot answer, re-route the referrals to another agency of the same kind."))
     if t == "silent_agency":
-        return (_("%(name)s sent %(n)s referrals in the previous period and none in this one.") % {
+        return (_n("%(name)s sent %(n)s referral in the previous period and none in this one.",
+                   "%(name)s sent %(n)s referrals in the previous period and none in this one.", f["previous"]) % {
                     "name": _who(f["name"], f["kind"]), "n": f["previous"]},
                 _("Ask whether staff changed, the unit stopped working, or referrals now go another way (phone, paper)."))
     if t == "separated_communities":
         if f["level"] == "states":
-            return (_("%(n)s cases crossed between %(a)s and %(b)s, but no agency of one state referred to an agency of the other.") % {
+            return (_n("%(n)s case crossed between %(a)s and %(b)s, but no agency of one state referred to an agency of the other.",
+                       "%(n)s cases crossed between %(a)s and %(b)s, but no agency of one state referred to an agency of the other.", f["cases"]) % {
                         "n": f["cases"], "a": f["a"], "b": f["b"]},
                     _("Connect the two states' nodal agencies (WCD departments, anti-trafficking bureaus) and agree on an inter-state referral procedure."))
-        return (_("%(n)s cases crossed between the group around %(a)s and the group around %(b)s, but no referral links the two groups.") % {
+        return (_n("%(n)s case crossed between the group around %(a)s and the group around %(b)s, but no referral links the two groups.",
+                   "%(n)s cases crossed between the group around %(a)s and the group around %(b)s, but no referral links the two groups.", f["cases"]) % {
                     "n": f["cases"], "a": f["hub_a"], "b": f["hub_b"]},
                 _("Introduce the two groups' central agencies to each other and agree on how cases move between them."))
     return "", ""

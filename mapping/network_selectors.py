@@ -18,7 +18,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, DateTimeField, F, FloatField, Func, Max, Min, Q
+from django.db.models import Aggregate, CharField, Count, DateTimeField, F, FloatField, Func, Max, Min, Q
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models import Window as SqlWindow
 from django.utils import timezone
@@ -142,16 +142,12 @@ class Unindexed(Func):
         return super().as_sql(compiler, connection, template="(+%(expressions)s)", **extra)
 
 
-class Median(Func):
+class Median(Aggregate):
     """PostgreSQL's exact median inside a GROUP BY (SQLite has none: see `response_medians`)."""
 
-    contains_aggregate = True
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler, connection, template="percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)", **extra
-        )
 
 
 def _bounds(window: Window) -> tuple[datetime | None, datetime | None]:
