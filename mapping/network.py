@@ -1411,7 +1411,8 @@ def redact_comparison(comparison: Comparison, threshold: int) -> Comparison:
         comparison,
         before=redact(comparison.before, threshold), after=redact(comparison.after, threshold),
         new_ties=[change(c) for c in comparison.new_ties], lost_ties=[change(c) for c in comparison.lost_ties],
-        weakened_ties=[change(c) for c in comparison.weakened_ties],
+        # A fall between two hidden counts ("<5 → <5") would only hint at them: listed above the threshold only.
+        weakened_ties=[change(c) for c in comparison.weakened_ties if sort_value(c.before) >= threshold],
         appeared=[redact_finding(f, threshold) for f in comparison.appeared],
         resolved=[redact_finding(f, threshold) for f in comparison.resolved],
         summary_changes=[(n, _suppress(a, threshold) if n == "referrals" else a, _suppress(b, threshold) if n == "referrals" else b)

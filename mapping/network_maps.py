@@ -70,8 +70,10 @@ def _drawn_ties(ties: list[Tie], located: dict) -> list[Tie]:
 
 
 def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", agency_url=None, ties=None,
-                     agencies=None, title: str = "") -> str:
-    """The full HTML document of the map (for an iframe), with local Leaflet only."""
+                     agencies=None, title: str = "", places=()) -> str:
+    """The full HTML document of the map (for an iframe), with local Leaflet only. `places` are
+    (name, latitude, longitude) labels (state names) drawn faintly for orientation, since the map has no
+    tiles unless the deployment configures a tile server."""
     agencies = result.agencies if agencies is None else agencies
     ties = result.ties if ties is None else ties
     located = {a.code: a for a in agencies if a.latitude is not None and a.longitude is not None}
@@ -138,6 +140,17 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         ).add_to(layer)
         layer.add_to(figure)
+    if places:
+        # Names sit in their own pane above the agencies and let clicks through to them.
+        folium.map.CustomPane("place-names", z_index=650, pointer_events=False).add_to(figure)
+        labels_layer = folium.FeatureGroup(name=escape(_("State names")), show=True)
+        for name, latitude, longitude in places:
+            folium.Marker(
+                [latitude, longitude],
+                icon=folium.DivIcon(html=f'<div class="network-place">{escape(name)}</div>', icon_size=(120, 16), icon_anchor=(60, 8)),
+                interactive=False, pane="place-names",
+            ).add_to(labels_layer)
+        labels_layer.add_to(figure)
     folium.LayerControl(collapsed=True).add_to(figure)
 
     if located:
@@ -151,15 +164,50 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
     usable = sum(1 for t in ties if t.source in located and t.target in located)
     if usable > len(drawn):
         note = "<div>" + escape(_("Busiest %(n)s of %(total)s ties drawn.") % {"n": len(drawn), "total": usable}) + "</div>"
+    # The legend folds away (closed on the small ego maps) so it never hides the network.
     figure.get_root().html.add_child(folium.Element(
-        f'<div class="aht-legend" role="note"><h4>{escape(title or _("Referral ties"))}</h4>{legend}'
-        f'<div>{escape(_("Line width: number of referrals. Hollow circle: no referral in the window."))}</div>{note}</div>'
+        f'<details class="aht-legend network-legend"{"" if title else " open"}><summary><strong>{escape(title or _("Referral ties"))}</strong></summary>'
+        f'{legend}<div>{escape(_("Line width: number of referrals. Hollow circle: no referral in the window."))}</div>{note}</details>'
+        '<style>.network-legend summary { cursor: pointer; } .network-legend[open] summary { margin-bottom: 4px; }'
+        '.network-place { color: #24343b; font: 700 12px/16px system-ui, sans-serif; text-align: center;'
+        ' text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap; pointer-events: none; }</style>'
+        # On a phone the legend starts folded.
+        '<script>if (window.innerWidth < 600) { var l = document.querySelector(".network-legend"); if (l) l.removeAttribute("open"); }</script>'
     ))
     return render_page(figure)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The diagram: the same network without geography, laid out by networkx with a fixed seed.
+
+
+def _packed_layout(graph: nx.Graph) -> dict:
+    """Each connected group laid out on its own (seeded spring layout), then the groups packed in rows,
+    biggest first: a sparse network of many small groups stays readable instead of being flung apart."""
+    components = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0]))
+    total = sum(len(c) for c in components)
+    row_width = max(1.0, math.sqrt(total) * 1.2)
+    positions, x, y, row_height = {}, 0.0, 0.0, 0.0
+    for members in components:
+        size = math.sqrt(len(members))  # each group gets a square cell whose area follows its size
+        if x > 0 and x + size > row_width:
+            x, y, row_height = 0.0, y + row_height, 0.0
+        sub = graph.subgraph(members)
+        if len(members) == 1:
+            local = {members[0]: (0.0, 0.0)}
+        elif len(members) == 2:
+            local = {members[0]: (-1.0, 0.0), members[1]: (1.0, 0.0)}
+        else:
+            local = nx.spring_layout(sub, seed=1, iterations=100)
+        xs = [p[0] for p in local.values()]
+        ys = [p[1] for p in local.values()]
+        span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+        inner = size * 0.8
+        for node, (px, py) in local.items():
+            positions[node] = (x + size * 0.1 + (px - min(xs)) / span * inner, y + size * 0.1 + (py - min(ys)) / span * inner)
+        x += size
+        row_height = max(row_height, size)
+    return positions
 
 
 @dataclass
@@ -204,8 +252,17 @@ def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=No
     ties = result.ties if ties is None else ties
     active = [a for a in agencies if sort_value(a.in_volume) + sort_value(a.out_volume) > 0 or a.code == center]
     total = len(active)
-    if center is None:
-        active.sort(key=lambda a: (-(sort_value(a.in_volume) + sort_value(a.out_volume)), -a.betweenness, a.code))
+    if center is None and len(active) > limit:
+        # The busiest agencies of the largest connected groups first, so the drawing shows ties, not dots.
+        whole = nx.Graph()
+        whole.add_nodes_from(a.code for a in active)
+        whole.add_edges_from((t.source, t.target) for t in ties)
+        rank = {}
+        for index, members in enumerate(sorted(nx.connected_components(whole), key=lambda c: (-len(c), min(c)))):
+            for code in members:
+                rank[code] = index
+        active.sort(key=lambda a: (rank.get(a.code, 0), -(sort_value(a.in_volume) + sort_value(a.out_volume)),
+                                   -a.betweenness, a.code))
         active = active[:limit]
     codes = {a.code for a in active}
     shown_ties = [t for t in ties if t.source in codes and t.target in codes]
@@ -220,20 +277,28 @@ def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=No
         rings: dict[int, list[str]] = {}
         for a in sorted(active, key=lambda a: (a.kind, a.code)):
             rings.setdefault((distance or {}).get(a.code, 1), []).append(a.code)
-        positions = nx.shell_layout(graph, nlist=[rings[d] for d in sorted(rings)]) if len(codes) > 1 else {center: (0.0, 0.0)}
+        positions = (nx.shell_layout(graph, nlist=[rings[d] for d in sorted(rings)], rotate=0.9)
+                     if len(codes) > 1 else {center: (0.0, 0.0)})
+        # Keep the centre in the middle of the drawing whatever the rings' shapes.
+        reach = max((max(abs(x), abs(y)) for x, y in positions.values()), default=1.0) or 1.0
+        positions["__corner_a"] = (-reach, -reach)
+        positions["__corner_b"] = (reach, reach)
     else:
-        positions = nx.spring_layout(graph, seed=1, weight="weight", iterations=80, k=1.6 / math.sqrt(max(len(codes), 1)))
+        positions = _packed_layout(graph)
 
     margin = 40
     xs = [p[0] for p in positions.values()] or [0.0]
     ys = [p[1] for p in positions.values()] or [0.0]
-    span_x = (max(xs) - min(xs)) or 1.0
-    span_y = (max(ys) - min(ys)) or 1.0
+    positions.pop("__corner_a", None)
+    positions.pop("__corner_b", None)
+    # One scale for both axes (no stretching), the drawing centred.
+    scale = min((width - 2 * margin) / ((max(xs) - min(xs)) or 1.0), (height - 2 * margin) / ((max(ys) - min(ys)) or 1.0))
+    offset_x = (width - (max(xs) - min(xs)) * scale) / 2
+    offset_y = (height - (max(ys) - min(ys)) * scale) / 2
 
     def place(code):
         x, y = positions[code]
-        return (round(margin + (x - min(xs)) / span_x * (width - 2 * margin), 1),
-                round(margin + (y - min(ys)) / span_y * (height - 2 * margin), 1))
+        return round(offset_x + (x - min(xs)) * scale, 1), round(offset_y + (y - min(ys)) * scale, 1)
 
     from stakeholders.vocab import AgencyKind
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -22,6 +23,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -31,7 +33,7 @@ from coordination.mixins import Echo
 from coordination.suppression import needs_suppression
 from mapping import network
 from mapping.network import FINDING_TYPES, SEVERITIES, explain, sort_value
-from mapping.network_forms import CompareForm, EgoForm, NetworkFilterForm, WhatIfForm
+from mapping.network_forms import CompareForm, EgoForm, NetworkFilterForm, WhatIfForm, quarter_bounds
 from mapping.network_maps import KIND_COLOURS, diagram, legend_rows, network_map_html
 from mapping.network_selectors import (
     AggregateScope,
@@ -130,6 +132,7 @@ def _finding_rows(findings, agency_names):
             "agencies": [(code, agency_names.get(code, code)) for code in f.agencies[:12]],
             "more": max(0, len(f.agencies) - 12),
             "badge": {"high": "bad", "medium": "warn", "low": "info"}[f.severity],
+            "label": _type_label(f.type),
         })
     return rows
 
@@ -269,11 +272,11 @@ def agency_view(request, code):
     names = {a.code: a.name for a in viewed.agencies}
     ego_ties = sorted(ego.ties, key=lambda t: (-sort_value(t.referrals), t.source, t.target)) if ego else []
     context.update(
-        result=viewed, metrics=metrics, ego=ego, suppress=suppress, filters=filters, window=filters.window,
+        result=viewed, metrics=metrics, ego=ego, betweenness=network.share_text(metrics.betweenness) if metrics else "", suppress=suppress, filters=filters, window=filters.window,
         finding_rows=_finding_rows(findings, names), names=names,
         ties=[{"t": t, "source": names.get(t.source, t.source), "target": names.get(t.target, t.target)} for t in ego_ties[:200]],
         more_ties=max(0, len(ego_ties) - 200),
-        diagram=diagram(viewed, agencies=ego.agencies, ties=ego.ties, center=code, distance=ego.distance) if ego else None,
+        diagram=diagram(viewed, agencies=ego.agencies, ties=ego.ties, center=code, distance=ego.distance, width=640, height=480) if ego else None,
         legend=legend_rows("acceptance"),
         frame_query=urlencode({**request.GET.dict(), "agency": code}),
     )
@@ -296,6 +299,16 @@ def _map_inputs(request):
     elif not access.whole_network:
         raise Http404
     return access, form, filters, scope, own_only, agency
+
+
+def _state_labels(result, agencies=None) -> list[tuple[str, float, float]]:
+    """Names of the states the drawn agencies are in, at the states' centres (orientation without tiles)."""
+    from stakeholders.models import State
+
+    names = {a.state for a in (result.agencies if agencies is None else agencies) if a.state}
+    return [(row["name"], row["latitude"], row["longitude"]) for row in
+            State.objects.filter(name__in=names, latitude__isnull=False, longitude__isnull=False)
+            .order_by("name").values("name", "latitude", "longitude")]
 
 
 @login_required
@@ -327,7 +340,7 @@ def map_frame_view(request):
             if ego is not None:
                 agencies, ties, title = ego.agencies, ego.ties, agency.name
         return network_map_html(
-            viewed, colour_by=colour_by, agencies=agencies, ties=ties, title=title,
+            viewed, colour_by=colour_by, agencies=agencies, ties=ties, title=title, places=_state_labels(viewed, agencies),
             agency_url=lambda code: reverse("mapping:network_agency", args=[code]) + "?" + _query(request, drop=("agency", "colour")),
         )
 
@@ -396,7 +409,7 @@ def whatif_view(request):
 def compare_view(request):
     access = _whole_network_access(request)
     form, filters = _filters(request, access)
-    compare_form = CompareForm(request.GET or {})
+    compare_form = CompareForm(_with_compare_defaults(request.GET))
     context = {"form": form, "compare_form": compare_form, "querystring": _query(request)}
     if filters is None or not compare_form.is_valid():
         return render(request, "mapping/network/compare.html", context, status=400)
@@ -428,6 +441,20 @@ def compare_view(request):
         summary_labels=_summary_labels(),
     )
     return render(request, "mapping/network/compare.html", context)
+
+
+def _with_compare_defaults(query):
+    """The query with this quarter (so far) and the last one filled in where no dates were given, so the
+    form shows the windows it compares."""
+    data = query.copy()
+    today = timezone.localdate()
+    this_start, _end = quarter_bounds(today)
+    last_start, last_end = quarter_bounds(this_start - timedelta(days=1))
+    defaults = {"since": this_start, "until": today, "previous_since": last_start, "previous_until": last_end}
+    for name, value in defaults.items():
+        if not data.get(name):
+            data[name] = value.isoformat()
+    return data
 
 
 def _summary_labels():
