@@ -308,7 +308,7 @@ def pages(filters) -> None:
         ("graph GEXF", reverse("mapping:network_graph_export") + f"?{query}&format=gexf"),
     ]
     for label, user in (("superuser", root), ("steering committee (suppressed)", member)):
-        client = Client()
+        client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         print(f"\npages as {label} (first request fills the cache; then 3 timed requests):")
         for name, url in urls:

@@ -262,16 +262,21 @@ class NetworkResult:
         self.suppressed = suppressed
         self.threshold: int | None = None  # set on redacted views
         self._base = {"findings": findings, "agencies": agencies, "ties": ties}
-        self._rows: dict[str, list[tuple]] = {}
+        self._rows: dict[str, list[tuple] | None] = {}
         self._view: dict[str, list] = {}
         self._by_code = None
+        self._ties_detached = False
+        self.ties_loader = None  # when the ties are stored apart: a callable returning their rows
 
     def _items(self, name: str) -> list:
         if name not in self._view:
             items = self._base.get(name)
             if items is None:
                 kind = _LIST_CLASSES[name]
-                items = self._base[name] = [kind(*row) for row in self._rows[name]]
+                rows = self._rows.get(name)
+                if rows is None:  # ties stored apart from the rest (see `detach_ties`)
+                    rows = self._rows[name] = self.ties_loader()
+                items = self._base[name] = [kind(*row) for row in rows]
             if self.threshold is not None:
                 redactor, threshold = _REDACTORS[name], self.threshold
                 items = [redactor(item, threshold) for item in items]
@@ -290,11 +295,20 @@ class NetworkResult:
     def ties(self) -> list[Tie]:
         return self._items("ties")
 
+    def rows(self, name: str) -> list[tuple]:
+        """One of the long lists as plain tuples (how it is pickled)."""
+        items = self._base.get(name)
+        return self._rows[name] if items is None else [_as_row(item) for item in items]
+
+    def detach_ties(self) -> list[tuple]:
+        """The ties as rows, and from now on pickled without them: a page that needs no tie (the report)
+        does not load the biggest list from the cache; the others get it through `ties_loader`."""
+        rows = self.rows("ties")
+        self._ties_detached = True
+        return rows
+
     def __getstate__(self):
-        rows = {}
-        for name in self._LISTS:
-            items = self._base.get(name)
-            rows[name] = self._rows[name] if items is None else [_as_row(item) for item in items]
+        rows = {name: None if (name == "ties" and self._ties_detached) else self.rows(name) for name in self._LISTS}
         keep = ("window", "summary", "flows", "state_flows", "betweenness_mode", "communities", "suppressed", "threshold")
         return {**{k: self.__dict__[k] for k in keep}, "rows": rows}
 
@@ -302,6 +316,7 @@ class NetworkResult:
         rows = state.pop("rows")
         self.__dict__.update(state)
         self._base, self._rows, self._view, self._by_code = {}, rows, {}, None
+        self._ties_detached, self.ties_loader = rows.get("ties") is None, None
 
     def redacted(self, threshold: int, *, summary: dict, flows: list, state_flows: list) -> NetworkResult:
         view = NetworkResult.__new__(NetworkResult)
@@ -379,7 +394,8 @@ def analyse(data: NetworkInput, options: Options = Options()) -> NetworkResult:
             core=cores.get(a.id, 0), articulation=a.id in structure.articulation,
         ))
 
-    tie_rows = [_tie(t, by_id) for t in ties]
+    codes = {a.id: a.code for a in agencies}
+    tie_rows = [_tie_row(t, codes) for t in ties]
     referrals_total = sum(t.referrals for t in ties)
     n = len(agencies)
     reciprocated = sum(1 for t in ties if graph.has_edge(t.target, t.source))
@@ -403,12 +419,14 @@ def analyse(data: NetworkInput, options: Options = Options()) -> NetworkResult:
         findings.extend(finder(context))
     findings.sort(key=_finding_order)
 
-    return NetworkResult(
-        window=data.window, summary=summary, findings=findings, agencies=metrics, ties=tie_rows,
+    result = NetworkResult(
+        window=data.window, summary=summary, findings=findings, agencies=metrics, ties=None,
         flows=_flows(ties, by_id, key=lambda a: a.kind, expected=EXPECTED_KIND_PAIRS),
         state_flows=_flows(ties, by_id, key=lambda a: a.state or "—"),
         betweenness_mode=mode, communities=community_count,
     )
+    result._rows["ties"] = tie_rows
+    return result
 
 
 @dataclass
@@ -557,14 +575,17 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _tie(tie: TieRow, by_id: dict[int, AgencyRow]) -> Tie:
-    return Tie(
-        source=by_id[tie.source].code, target=by_id[tie.target].code, referrals=tie.referrals,
-        accepted=tie.accepted, declined=tie.declined, completed=tie.completed, pending=tie.pending,
-        overdue=tie.overdue, acceptance_rate=_rate(tie.accepted, tie.accepted + tie.declined),
-        decline_rate=_rate(tie.declined, tie.accepted + tie.declined), deadline_share=_rate(tie.deadline_met, tie.deadline_due),
-        median_response_hours=None if tie.median_response_hours is None else round(tie.median_response_hours, 2),
-        top_decline_reason=tie.top_decline_reason,
+def _tie_row(tie: TieRow, codes: dict[int, str]) -> tuple:
+    """A tie as a tuple in `Tie`'s field order: tens of thousands are built per analysis, and objects are
+    only made for the ties a page reads."""
+    answered = tie.accepted + tie.declined
+    return (
+        codes[tie.source], codes[tie.target], tie.referrals, tie.accepted, tie.declined, tie.completed, tie.pending,
+        tie.overdue, round(tie.accepted / answered, 4) if answered else None,
+        round(tie.declined / answered, 4) if answered else None,
+        round(tie.deadline_met / tie.deadline_due, 4) if tie.deadline_due else None,
+        None if tie.median_response_hours is None else round(tie.median_response_hours, 2),
+        tie.top_decline_reason, False,
     )
 
 

@@ -17,6 +17,8 @@ from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.db import connection
 from django.db.models import Aggregate, CharField, Count, DateTimeField, F, FloatField, Func, Max, Min, Q
 from django.db.models.functions import Coalesce, RowNumber
@@ -143,11 +145,37 @@ class Unindexed(Func):
 
 
 class Median(Aggregate):
-    """PostgreSQL's exact median inside a GROUP BY (SQLite has none: see `response_medians`)."""
+    """The exact median inside the GROUP BY: PostgreSQL's percentile_cont; on SQLite, which has none, an
+    aggregate function registered on the connection (`_sqlite_functions`), so the durations never leave the
+    query as rows (measured against fetching (from, to, seconds) tuples: bench/bench_network.py)."""
 
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    function = "network_median"
     output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="percentile_cont",
+                              template="%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)", **extra)
+
+
+class _SqliteMedian:
+    """SQLite aggregate `network_median(x)`: the median of the non-null values of a group."""
+
+    def __init__(self):
+        self.values = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        return statistics.median(self.values) if self.values else None
+
+
+def _sqlite_functions():
+    """Register `network_median` on this SQLite connection (idempotent; connections may predate this module)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.create_aggregate("network_median", 1, _SqliteMedian)
 
 
 def _bounds(window: Window) -> tuple[datetime | None, datetime | None]:
@@ -206,7 +234,8 @@ def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: dateti
     referrals = scoped_referrals(scope, filters, window).order_by()
     pending = Q(status__in=PENDING_STATUSES)
     overdue = pending & Q(due_at__lt=now)
-    median_in_database = connection.vendor == "postgresql"
+    _sqlite_functions()
+    # In TieRow's field order, so each row becomes a tie without per-field work.
     aggregates = dict(
         referrals=Count("id"),
         accepted=Count("id", filter=Q(status__in=_ACCEPTED)),
@@ -214,31 +243,23 @@ def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: dateti
         completed=Count("id", filter=Q(status=Status.COMPLETED)),
         pending=Count("id", filter=pending),
         overdue=Count("id", filter=overdue),
-        oldest_due=Min("due_at", filter=overdue),
         answered=Count("responded_at"),
         deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
         deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
+        median_seconds=Median(SecondsBetween("sent_at", "responded_at")),
+        oldest_due=Min("due_at", filter=overdue),
     )
-    if median_in_database:
-        aggregates["median_seconds"] = Median(SecondsBetween("sent_at", "responded_at"))
-    names = list(aggregates)
     pairs = (
         referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
-        .annotate(**aggregates).values_list("source", "target", *names)
+        .annotate(**aggregates).values_list("source", "target", *aggregates)
     )
-    if median_in_database:
-        medians, reasons = {}, _top_decline_reasons(referrals)
-    else:
-        medians, reasons = response_medians(referrals, with_decline_reasons=True)
+    reasons = _top_decline_reasons(referrals)
     ties = []
-    for row in _rows(pairs):
-        values = dict(zip(names, row[2:]))
-        pair = (row[0], row[1])
-        median = values.pop("median_seconds", None)
+    for (source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met, median,
+         oldest) in _rows(pairs):
         ties.append(TieRow(
-            source=row[0], target=row[1], oldest_overdue_due=_as_datetime(values.pop("oldest_due")),
-            median_response_hours=round(median / 3600, 2) if median is not None else medians.get(pair),
-            top_decline_reason=reasons.get(pair, ""), **values,
+            source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met,
+            None if median is None else round(median / 3600, 2), _as_datetime(oldest), reasons.get((source, target), ""),
         ))
 
     focus = _focus_agencies(filters, scope)
@@ -416,13 +437,32 @@ def _case_flows(scope: AggregateScope, filters: NetworkFilters, window: Window, 
 # "overdue" moves with the clock).
 
 
-def data_version() -> str:
-    """Changes whenever a referral, case or agency is added, changed or deleted."""
+VERSION_KEY = f"{CACHE_VERSION}:data-version"
+VERSION_SECONDS = 10
+
+
+def data_version(*, fresh: bool = False) -> str:
+    """Changes whenever a referral, case or agency is added, changed or deleted: their counts and latest
+    change. The figure itself is kept for ten seconds (three aggregates over the referrals cost more than a
+    page from the cache), and forgotten at once when the ORM saves or deletes one of them."""
+    if not fresh:
+        version = cache.get(VERSION_KEY)
+        if version is not None:
+            return version
     parts = []
     for model in (Referral, Case, Agency):
         stats = model.objects.order_by().aggregate(n=Count("id"), latest=Max("updated_at"))
         parts.append(f"{stats['n']}:{stats['latest'].isoformat() if stats['latest'] else ''}")
-    return "/".join(parts)
+    version = "/".join(parts)
+    cache.set(VERSION_KEY, version, VERSION_SECONDS)
+    return version
+
+
+@receiver([post_save, post_delete], sender=Referral, dispatch_uid="network-version-referral")
+@receiver([post_save, post_delete], sender=Case, dispatch_uid="network-version-case")
+@receiver([post_save, post_delete], sender=Agency, dispatch_uid="network-version-agency")
+def _forget_data_version(**kwargs):
+    cache.delete(VERSION_KEY)
 
 
 def analysis_options() -> Options:
@@ -439,14 +479,26 @@ def cache_key(*parts: str) -> str:
 
 def network_result(*, scope: AggregateScope, filters: NetworkFilters, version: str | None = None) -> tuple[NetworkResult, str]:
     """The analysis for this scope and these filters, from the cache when nothing changed; with its cache key
-    (pages cache what they derive from it, e.g. maps, under keys built on it)."""
+    (pages cache what they derive from it, e.g. maps, under keys built on it). The ties are cached apart
+    and read only by the pages that draw or list them."""
     version = version if version is not None else data_version()
     options = analysis_options()
     key = cache_key("result", version, scope.key(), filters.key(), repr(options))
+    seconds = getattr(settings, "NETWORK_CACHE_SECONDS", 900)
     result = cache.get(key)
     if result is None:
         result = analyse(network_input(scope=scope, filters=filters), options)
-        cache.set(key, result, getattr(settings, "NETWORK_CACHE_SECONDS", 900))
+        ties = result.detach_ties()
+        cache.set_many({key: result, f"{key}:ties": ties}, seconds)
+
+    def load_ties():
+        rows = cache.get(f"{key}:ties")
+        if rows is None:  # evicted before the rest: compute again
+            rows = analyse(network_input(scope=scope, filters=filters), options).rows("ties")
+            cache.set(f"{key}:ties", rows, seconds)
+        return rows
+
+    result.ties_loader = load_ties
     return result, key
 
 

@@ -371,3 +371,19 @@ def test_the_pathways_table_is_consistent():
         assert p.from_kinds <= kinds and p.to_kinds <= kinds, p.slug
         assert p.purpose == "" or p.purpose in Purpose.values, p.slug
         assert p.basis and str(p.label)
+
+
+def test_a_result_pickles_compactly_with_its_ties_stored_apart():
+    import pickle
+
+    result = analyse(planted_articulation())
+    expected_ties = list(result.ties)
+    stored_ties = result.detach_ties()
+    copy = pickle.loads(pickle.dumps(result))
+    loads = []
+    copy.ties_loader = lambda: loads.append(1) or stored_ties
+    assert copy.as_json() == result.as_json() and loads == []  # the report needs no tie
+    assert copy.ties == expected_ties and loads == [1]
+    view = redact(pickle.loads(pickle.dumps(result)), 5)
+    view.ties_loader = lambda: stored_ties
+    assert {t.referrals for t in view.ties} == {5, 6, "<5"} and view.agency("NGO-1").out_volume == 8
