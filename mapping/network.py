@@ -300,6 +300,22 @@ class NetworkResult:
         items = self._base.get(name)
         return self._rows[name] if items is None else [_as_row(item) for item in items]
 
+    def tie_rows(self) -> list[tuple]:
+        """Every tie as a plain tuple (source code first, target code second), counts unredacted: for walking
+        the graph without building tens of thousands of objects."""
+        if self._base.get("ties") is not None:
+            return self.rows("ties")
+        if self._rows.get("ties") is None:
+            self._rows["ties"] = self.ties_loader()
+        return self._rows["ties"]
+
+    def make_ties(self, rows) -> list[Tie]:
+        """Tie objects for some rows, redacted like the rest of this view."""
+        ties = [Tie(*row) for row in rows]
+        if self.threshold is not None:
+            ties = [redact_tie(t, self.threshold) for t in ties]
+        return ties
+
     def detach_ties(self) -> list[tuple]:
         """The ties as rows, and from now on pickled without them: a page that needs no tie (the report)
         does not load the biggest list from the cache; the others get it through `ties_loader`."""
@@ -1275,9 +1291,10 @@ def ego_network(result: NetworkResult, code: str, *, direction: str = "both", st
         return None
     out_edges: dict[str, list[str]] = defaultdict(list)
     in_edges: dict[str, list[str]] = defaultdict(list)
-    for tie in result.ties:
-        out_edges[tie.source].append(tie.target)
-        in_edges[tie.target].append(tie.source)
+    rows = result.tie_rows()
+    for row in rows:
+        out_edges[row[0]].append(row[1])
+        in_edges[row[1]].append(row[0])
     distance = {code: 0}
     frontier = [code]
     for step in range(1, steps + 1):
@@ -1294,7 +1311,7 @@ def ego_network(result: NetworkResult, code: str, *, direction: str = "both", st
                     following.append(other)
         frontier = following
     members = set(distance)
-    ties = [t for t in result.ties if t.source in members and t.target in members]
+    ties = result.make_ties(row for row in rows if row[0] in members and row[1] in members)
     agencies = sorted((result.agency(c) for c in members), key=lambda a: (distance[a.code], a.code))
     return Ego(center=code, direction=direction, steps=steps, agencies=agencies, ties=ties, distance=distance)
 
@@ -1331,9 +1348,9 @@ def what_if_closed(result: NetworkResult, code: str, *, max_hops: int | None = 2
     kinds = {a.code: a.kind for a in result.agencies}
     reverse: dict[str, list[str]] = defaultdict(list)
     touching = 0
-    for tie in result.ties:
-        reverse[tie.target].append(tie.source)
-        if code in (tie.source, tie.target):
+    for source, target, *_rest in result.tie_rows():
+        reverse[target].append(source)
+        if code in (source, target):
             touching += 1
 
     def reachers(targets: set[str], skip: str | None) -> set[str]:

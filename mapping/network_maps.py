@@ -75,8 +75,16 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
     (name, latitude, longitude) labels (state names) drawn faintly for orientation, since the map has no
     tiles unless the deployment configures a tile server."""
     agencies = result.agencies if agencies is None else agencies
-    ties = result.ties if ties is None else ties
     located = {a.code: a for a in agencies if a.latitude is not None and a.longitude is not None}
+    if ties is None:
+        # Only the busiest ties become objects (hidden small counts all rank the same).
+        floor = (result.threshold - 0.5) if result.threshold else None
+        rows = [r for r in result.tie_rows() if r[0] in located and r[1] in located]
+        rows.sort(key=lambda r: (-(r[2] if floor is None or r[2] >= result.threshold else floor), r[0], r[1]))
+        ties = result.make_ties(rows[:MAX_MAP_TIES])
+        usable = len(rows)
+    else:
+        usable = sum(1 for t in ties if t.source in located and t.target in located)
     figure = base_map(attribution=escape(_("Agency locations: registry (PIN-code or district centre when not surveyed)")))
     drawn = _drawn_ties(ties, located)
 
@@ -161,7 +169,6 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
         f'<div><span class="swatch" style="background:{colour}"></span>{escape(text)}</div>' for colour, text in legend_rows(colour_by)
     )
     note = ""
-    usable = sum(1 for t in ties if t.source in located and t.target in located)
     if usable > len(drawn):
         note = "<div>" + escape(_("Busiest %(n)s of %(total)s ties drawn.") % {"n": len(drawn), "total": usable}) + "</div>"
     # The legend folds away (closed on the small ego maps) so it never hides the network.

@@ -374,7 +374,11 @@ def diagram_view(request):
 def whatif_view(request):
     access = _whole_network_access(request)
     form, filters = _filters(request, access)
-    whatif_form = WhatIfForm(request.GET if "agency" in request.GET else None)
+    data = None
+    if "agency" in request.GET:
+        data = request.GET.copy()
+        data.setdefault("hops", "2")  # the form shows the route length it counted
+    whatif_form = WhatIfForm(data)
     context = {"form": form, "whatif_form": whatif_form, "querystring": _query(request, drop=("agency", "hops"))}
     status = 200
     if filters is not None and whatif_form.is_bound and whatif_form.is_valid():

@@ -182,6 +182,7 @@ def test_what_if_lists_agencies_that_lose_their_only_route(cast, referrals, logi
     page = client.get(url("mapping:network_whatif", "agency=PUNE-SS")).content.decode()
     assert "Without Shakti Sadan Pune" in page
     assert "Police / AHTU / magistrate → shelter" in page and "AHTU Pune" in page
+    assert '<option value="2" selected>' in page  # the route length it counted is the one shown
     unknown = client.get(url("mapping:network_whatif", "agency=NOPE"))
     assert unknown.status_code == 400 and "No agency with this code" in unknown.content.decode()
 
