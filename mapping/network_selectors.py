@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.db import connection
-from django.db.models import Aggregate, CharField, Count, DateTimeField, F, FloatField, Func, Max, Min, Q
+from django.db.models import Aggregate, CharField, Count, Value, DateTimeField, F, FloatField, Func, Max, Min, Q
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models import Window as SqlWindow
 from django.utils import timezone
@@ -124,7 +124,8 @@ class SecondsBetween(Func):
 
     def as_sql(self, compiler, connection, **extra):
         (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))", (*end_params, *start_params)
+        # EXTRACT returns numeric on PostgreSQL 14+; the analysis wants floats.
+        return f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS double precision)", (*end_params, *start_params)
 
     def as_sqlite(self, compiler, connection, **extra):
         (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.source_expressions)
@@ -227,36 +228,17 @@ def scoped_referrals(scope: AggregateScope, filters: NetworkFilters, window: Win
 
 
 def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: datetime | None = None) -> NetworkInput:
-    """Everything `mapping.network.analyse` needs, in a fixed number of aggregate queries (eight on SQLite,
-    seven on PostgreSQL, which computes the medians inside the main GROUP BY)."""
+    """Everything `mapping.network.analyse` needs, in seven aggregate queries whatever the number of
+    referrals: pairs, decline reasons, agencies, the previous window's senders, minors late to a CWC, case
+    flows between districts, district names."""
     now = now or timezone.now()
     window = filters.window
     referrals = scoped_referrals(scope, filters, window).order_by()
-    pending = Q(status__in=PENDING_STATUSES)
-    overdue = pending & Q(due_at__lt=now)
-    _sqlite_functions()
-    # In TieRow's field order, so each row becomes a tie without per-field work.
-    aggregates = dict(
-        referrals=Count("id"),
-        accepted=Count("id", filter=Q(status__in=_ACCEPTED)),
-        declined=Count("id", filter=Q(status=Status.DECLINED)),
-        completed=Count("id", filter=Q(status=Status.COMPLETED)),
-        pending=Count("id", filter=pending),
-        overdue=Count("id", filter=overdue),
-        answered=Count("responded_at"),
-        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
-        deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
-        median_seconds=Median(SecondsBetween("sent_at", "responded_at")),
-        oldest_due=Min("due_at", filter=overdue),
-    )
-    pairs = (
-        referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
-        .annotate(**aggregates).values_list("source", "target", *aggregates)
-    )
+    pairs = pair_aggregates(referrals, now)
     reasons = _top_decline_reasons(referrals)
     ties = []
     for (source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met, median,
-         oldest) in _rows(pairs):
+         oldest) in rows_of(pairs):
         ties.append(TieRow(
             source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met,
             None if median is None else round(median / 3600, 2), _as_datetime(oldest), reasons.get((source, target), ""),
@@ -294,6 +276,31 @@ def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: dateti
     )
 
 
+def pair_aggregates(referrals, now, *, median: bool = True):
+    """One row per directed agency pair, in TieRow's field order: counts by outcome, overdue, answered,
+    deadlines, the median seconds to answer (inside the same GROUP BY) and the oldest overdue due time."""
+    _sqlite_functions()
+    pending = Q(status__in=PENDING_STATUSES)
+    overdue = pending & Q(due_at__lt=now)
+    aggregates = dict(
+        referrals=Count("id"),
+        accepted=Count("id", filter=Q(status__in=_ACCEPTED)),
+        declined=Count("id", filter=Q(status=Status.DECLINED)),
+        completed=Count("id", filter=Q(status=Status.COMPLETED)),
+        pending=Count("id", filter=pending),
+        overdue=Count("id", filter=overdue),
+        answered=Count("responded_at"),
+        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
+        deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
+        median_seconds=Median(SecondsBetween("sent_at", "responded_at")) if median else Value(None, FloatField()),
+        oldest_due=Min("due_at", filter=overdue),
+    )
+    return (
+        referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
+        .annotate(**aggregates).values_list("source", "target", *aggregates)
+    )
+
+
 def _district_names() -> dict[int, tuple[str, int, str]]:
     """district id -> (name, state id, state name): ~750 rows, read once instead of joined per referral."""
     return {
@@ -308,7 +315,7 @@ def _as_flag(condition: Q):
     return When_(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def _rows(queryset) -> list[tuple]:
+def rows_of(queryset) -> list[tuple]:
     """The rows of an aggregate query as plain tuples, read from the cursor: the ORM's per-row work
     (dicts, converters) would cost more than the query on tens of thousands of pairs."""
     sql, params = queryset.query.sql_with_params()
@@ -339,7 +346,7 @@ def response_medians(referrals, *, with_decline_reasons=False):
     )
     values: dict[tuple[int, int], list[float]] = defaultdict(list)
     reasons: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    for row in _rows(queryset):
+    for row in rows_of(queryset):
         pair = (row[0], row[1])
         values[pair].append(row[2])
         if with_decline_reasons and row[3]:
