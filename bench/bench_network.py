@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -202,7 +201,8 @@ def main() -> None:
     print(f"database: {connection.vendor} {database['NAME']}")
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
-    if args.rebuild or Referral.objects.count() != args.referrals or Agency.objects.count() != args.agencies:
+    built = Agency.objects.filter(code__startswith="B-").exclude(code="B-COMMITTEE").count()
+    if args.rebuild or Referral.objects.count() != args.referrals or built != args.agencies:
         if Agency.objects.exists():
             call_command("flush", interactive=False, verbosity=0)
         build(args.agencies, args.referrals)

@@ -11,6 +11,7 @@ bridges, k-cores, communities); flows and reachability on the directed graph (wh
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field, replace
@@ -266,16 +267,15 @@ class NetworkResult:
         self._view: dict[str, list] = {}
         self._by_code = None
         self._ties_detached = False
-        self.ties_loader = None  # when the ties are stored apart: a callable returning their rows
+        self._tie_columns = None
+        self.ties_loader = None  # when the ties are stored apart: a callable returning their columns
 
     def _items(self, name: str) -> list:
         if name not in self._view:
             items = self._base.get(name)
             if items is None:
                 kind = _LIST_CLASSES[name]
-                rows = self._rows.get(name)
-                if rows is None:  # ties stored apart from the rest (see `detach_ties`)
-                    rows = self._rows[name] = self.ties_loader()
+                rows = self.tie_rows() if name == "ties" else self._rows[name]
                 items = self._base[name] = [kind(*row) for row in rows]
             if self.threshold is not None:
                 redactor, threshold = _REDACTORS[name], self.threshold
@@ -301,13 +301,26 @@ class NetworkResult:
         return self._rows[name] if items is None else [_as_row(item) for item in items]
 
     def tie_rows(self) -> list[tuple]:
-        """Every tie as a plain tuple (source code first, target code second), counts unredacted: for walking
-        the graph without building tens of thousands of objects."""
+        """Every tie as a plain tuple (source code first, target code second), counts unredacted."""
         if self._base.get("ties") is not None:
             return self.rows("ties")
         if self._rows.get("ties") is None:
-            self._rows["ties"] = self.ties_loader()
+            self._rows["ties"] = list(zip(*self.tie_columns()))
         return self._rows["ties"]
+
+    def tie_columns(self) -> tuple[tuple, ...]:
+        """The ties column by column (sources, targets, referrals…): how they are cached, the fastest form
+        to load and to walk the graph with; rows are made only for the ties a page shows."""
+        if self._tie_columns is None:
+            if self._base.get("ties") is not None or self._rows.get("ties") is not None:
+                self._tie_columns = _columns(self.tie_rows())
+            else:
+                self._tie_columns = self.ties_loader()
+        return self._tie_columns
+
+    def tie_rows_at(self, indices) -> list[tuple]:
+        columns = self.tie_columns()
+        return [tuple(column[i] for column in columns) for i in indices]
 
     def make_ties(self, rows) -> list[Tie]:
         """Tie objects for some rows, redacted like the rest of this view."""
@@ -316,12 +329,12 @@ class NetworkResult:
             ties = [redact_tie(t, self.threshold) for t in ties]
         return ties
 
-    def detach_ties(self) -> list[tuple]:
-        """The ties as rows, and from now on pickled without them: a page that needs no tie (the report)
+    def detach_ties(self) -> tuple[tuple, ...]:
+        """The ties as columns, and from now on pickled without them: a page that needs no tie (the report)
         does not load the biggest list from the cache; the others get it through `ties_loader`."""
-        rows = self.rows("ties")
+        columns = self.tie_columns()
         self._ties_detached = True
-        return rows
+        return columns
 
     def __getstate__(self):
         rows = {name: None if (name == "ties" and self._ties_detached) else self.rows(name) for name in self._LISTS}
@@ -332,7 +345,7 @@ class NetworkResult:
         rows = state.pop("rows")
         self.__dict__.update(state)
         self._base, self._rows, self._view, self._by_code = {}, rows, {}, None
-        self._ties_detached, self.ties_loader = rows.get("ties") is None, None
+        self._ties_detached, self.ties_loader, self._tie_columns = rows.get("ties") is None, None, None
 
     def redacted(self, threshold: int, *, summary: dict, flows: list, state_flows: list) -> NetworkResult:
         view = NetworkResult.__new__(NetworkResult)
@@ -360,6 +373,10 @@ class NetworkResult:
 
 def _as_row(item) -> tuple:
     return tuple(getattr(item, name) for name in item.__slots__)
+
+
+def _columns(rows: list[tuple]) -> tuple[tuple, ...]:
+    return tuple(zip(*rows)) if rows else tuple(() for _ in Tie.__slots__)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -471,6 +488,11 @@ class _Context:
     def codes(self, ids) -> tuple[str, ...]:
         return tuple(sorted(self.by_id[i].code for i in ids))
 
+    def name_of(self, code: str) -> str:
+        if not hasattr(self, "_names"):
+            self._names = {a.code: a.name for a in self.agencies}
+        return self._names[code]
+
 
 def _undirected(active: list[int], ties: list[TieRow]) -> nx.Graph:
     """Who works with whom: one edge per pair of agencies, weighted by referrals both ways."""
@@ -559,31 +581,47 @@ def _cut_structure(graph: nx.Graph) -> _Structure:
     def subtree(node):
         return order[disc[node]: disc[node] + size[node]]
 
+    def outside(start, end, holes):
+        """The preorder run [start, end) minus some sub-runs: work proportional to what is returned."""
+        kept, cursor = [], start
+        for hole_start, hole_end in sorted(holes):
+            kept.extend(order[cursor:hole_start])
+            cursor = max(cursor, hole_end)
+        kept.extend(order[cursor:end])
+        return kept
+
+    # Each removal leaves pieces; the largest stays "the network", the others are cut off. Pieces are only
+    # listed when cut off, so a big network with many articulation points stays linear in practice.
     articulation: dict[int, list[list[int]]] = {}
     for node, children in separated.items():
         is_root = parent[node] is None
         if is_root and len(children) < 2:
             continue
-        pieces = [subtree(child) for child in children]
+        start, end = component_of_root[root_of[node]]
+        sizes = [size[child] for child in children]
         if not is_root:
-            start, end = component_of_root[root_of[node]]
-            inside = {n for piece in pieces for n in piece}
-            rest = [n for n in order[start:end] if n != node and n not in inside]
-            pieces.insert(0, rest)  # the side towards the DFS root wins ties for "main piece"
-        main = max(range(len(pieces)), key=lambda i: (len(pieces[i]), -i))
-        articulation[node] = [sorted(p) for i, p in enumerate(pieces) if i != main]
+            sizes.insert(0, (end - start) - 1 - sum(sizes))  # the side towards the DFS root, which wins ties
+        main = max(range(len(sizes)), key=lambda i: (sizes[i], -i))
+        pieces = []
+        for index, piece_size in enumerate(sizes):
+            if index == main or piece_size == 0:
+                continue
+            if not is_root and index == 0:
+                holes = [(disc[node], disc[node] + 1)] + [(disc[c], disc[c] + size[c]) for c in children]
+                pieces.append(outside(start, end, holes))
+            else:
+                pieces.append(subtree(children[index - (0 if is_root else 1)]))
+        articulation[node] = pieces
 
     bridge_rows = []
     for up, node in bridges:
-        below = subtree(node)
         start, end = component_of_root[root_of[node]]
-        if len(below) * 2 <= end - start:
-            smaller = below
+        if size[node] * 2 <= end - start:
+            smaller = subtree(node)
         else:
-            inside = set(below)
-            smaller = [n for n in order[start:end] if n not in inside]
-        bridge_rows.append((min(up, node), max(up, node), sorted(smaller)))
-    bridge_rows.sort()
+            smaller = outside(start, end, [(disc[node], disc[node] + size[node])])
+        bridge_rows.append((min(up, node), max(up, node), smaller))
+    bridge_rows.sort(key=lambda row: (row[0], row[1]))
     return _Structure(articulation=articulation, bridges=bridge_rows)
 
 
@@ -689,13 +727,13 @@ def _articulation(ctx: _Context) -> list[Finding]:
     findings = []
     for node, pieces in ctx.structure.articulation.items():
         a = ctx.by_id[node]
-        cut = sorted({n for piece in pieces for n in piece})
-        count = len(cut)
+        count = sum(len(piece) for piece in pieces)
+        first = heapq.nsmallest(MAX_LISTED_AGENCIES, (ctx.by_id[n].code for piece in pieces for n in piece))
         severity = "high" if count >= 5 else ("medium" if count >= 2 else "low")
         findings.append(Finding(
-            "articulation_point", severity, (a.code,) + _listed(ctx.codes(cut)), count,
+            "articulation_point", severity, (a.code,) + tuple(first), count,
             {"name": a.name, "kind": a.kind, "count": count, "pieces": len(pieces),
-             "cut_names": [ctx.by_id[n].name for n in sorted(cut, key=lambda n: ctx.by_id[n].code)][:5]},
+             "cut_names": [ctx.name_of(c) for c in first[:5]]},
             f"articulation_point:{a.code}",
         ))
     return findings
@@ -1291,10 +1329,11 @@ def ego_network(result: NetworkResult, code: str, *, direction: str = "both", st
         return None
     out_edges: dict[str, list[str]] = defaultdict(list)
     in_edges: dict[str, list[str]] = defaultdict(list)
-    rows = result.tie_rows()
-    for row in rows:
-        out_edges[row[0]].append(row[1])
-        in_edges[row[1]].append(row[0])
+    columns = result.tie_columns()
+    sources, targets = (columns[0], columns[1]) if columns else ((), ())
+    for source, target in zip(sources, targets):
+        out_edges[source].append(target)
+        in_edges[target].append(source)
     distance = {code: 0}
     frontier = [code]
     for step in range(1, steps + 1):
@@ -1311,7 +1350,8 @@ def ego_network(result: NetworkResult, code: str, *, direction: str = "both", st
                     following.append(other)
         frontier = following
     members = set(distance)
-    ties = result.make_ties(row for row in rows if row[0] in members and row[1] in members)
+    ties = result.make_ties(result.tie_rows_at(
+        i for i, (source, target) in enumerate(zip(sources, targets)) if source in members and target in members))
     agencies = sorted((result.agency(c) for c in members), key=lambda a: (distance[a.code], a.code))
     return Ego(center=code, direction=direction, steps=steps, agencies=agencies, ties=ties, distance=distance)
 
@@ -1348,7 +1388,8 @@ def what_if_closed(result: NetworkResult, code: str, *, max_hops: int | None = 2
     kinds = {a.code: a.kind for a in result.agencies}
     reverse: dict[str, list[str]] = defaultdict(list)
     touching = 0
-    for source, target, *_rest in result.tie_rows():
+    columns = result.tie_columns()
+    for source, target in zip(columns[0], columns[1]):
         reverse[target].append(source)
         if code in (source, target):
             touching += 1
@@ -1462,37 +1503,103 @@ def redact_comparison(comparison: Comparison, threshold: int) -> Comparison:
 # Graph exports (GraphML and GEXF, for Gephi)
 
 
-def export_graph(result: NetworkResult) -> nx.DiGraph:
-    """The network as a networkx graph with agency and tie attributes. Counts are integers, or text for
-    every tie when the result was redacted ("<5" cannot be a number, and one attribute keeps one type)."""
-    as_count = str if result.suppressed else int
-    graph = nx.DiGraph()
+_NODE_FIELDS = (  # (name, GraphML type, GEXF type, value)
+    ("label", "string", "string", lambda a: a.name),
+    ("kind", "string", "string", lambda a: a.kind),
+    ("state", "string", "string", lambda a: a.state),
+    ("district", "string", "string", lambda a: a.district),
+    ("in_degree", "int", "integer", lambda a: a.in_degree),
+    ("out_degree", "int", "integer", lambda a: a.out_degree),
+    ("in_volume", None, None, lambda a: a.in_volume),
+    ("out_volume", None, None, lambda a: a.out_volume),
+    ("betweenness", "double", "double", lambda a: a.betweenness),
+    ("community", "int", "integer", lambda a: a.community or 0),
+    ("core", "int", "integer", lambda a: a.core),
+    ("articulation", "boolean", "boolean", lambda a: a.articulation),
+    ("latitude", "double", "double", lambda a: a.latitude),
+    ("longitude", "double", "double", lambda a: a.longitude),
+)
+_EDGE_FIELDS = (  # index in a tie row
+    ("referrals", None, None, 2), ("accepted", None, None, 3), ("declined", None, None, 4), ("overdue", None, None, 7),
+    ("acceptance_rate", "double", "double", 8), ("median_response_hours", "double", "double", 11),
+)
+
+
+def _xml(value) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    if isinstance(value, bool):
+        return quoteattr("true" if value else "false")
+    return quoteattr(str(value))
+
+
+def _edge_rows(result: NetworkResult):
+    """Tie rows as the export shows them (redacted like the result)."""
+    columns = result.tie_columns()
+    count = len(columns[0]) if columns else 0
+    for start in range(0, count, 5000):
+        for tie in result.make_ties(result.tie_rows_at(range(start, min(start + 5000, count)))):
+            yield tie
+
+
+def graphml_lines(result: NetworkResult):
+    """The network as GraphML, line by line (streamed: tens of thousands of ties need no tree in memory).
+    Counts are integers, or text when the result was redacted ("<5" cannot be a number)."""
+    count_type = "string" if result.suppressed else "int"
+    yield '<?xml version="1.0" encoding="utf-8"?>\n'
+    yield '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+    for index, (name, kind, _gexf, _value) in enumerate(_NODE_FIELDS):
+        yield f'<key id="n{index}" for="node" attr.name="{name}" attr.type="{kind or count_type}"/>\n'
+    for index, (name, kind, _gexf, _field) in enumerate(_EDGE_FIELDS):
+        yield f'<key id="e{index}" for="edge" attr.name="{name}" attr.type="{kind or count_type}"/>\n'
+    yield '<key id="w" for="edge" attr.name="weight" attr.type="double"/>\n'
+    yield '<graph edgedefault="directed">\n'
     for a in result.agencies:
-        attributes = dict(
-            label=a.name, kind=a.kind, state=a.state, district=a.district, in_degree=a.in_degree,
-            out_degree=a.out_degree, in_volume=as_count(a.in_volume), out_volume=as_count(a.out_volume),
-            betweenness=float(a.betweenness), community=a.community if a.community is not None else 0,
-            core=a.core, articulation=bool(a.articulation),
+        data = "".join(
+            f'<data key="n{i}">{_xml(value(a))[1:-1]}</data>'
+            for i, (_n, _k, _g, value) in enumerate(_NODE_FIELDS) if value(a) is not None
         )
-        if a.latitude is not None and a.longitude is not None:
-            attributes.update(latitude=float(a.latitude), longitude=float(a.longitude))
-        graph.add_node(a.code, **attributes)
-    for t in result.ties:
-        attributes = {"referrals": as_count(t.referrals), "accepted": as_count(t.accepted),
-                      "declined": as_count(t.declined), "overdue": as_count(t.overdue)}
-        if isinstance(t.referrals, int):
-            attributes["weight"] = float(t.referrals)
-        if t.acceptance_rate is not None:
-            attributes["acceptance_rate"] = float(t.acceptance_rate)
-        if t.median_response_hours is not None:
-            attributes["median_response_hours"] = float(t.median_response_hours)
-        graph.add_edge(t.source, t.target, **attributes)
-    return graph
+        yield f"<node id={_xml(a.code)}>{data}</node>\n"
+    for tie in _edge_rows(result):
+        values = [tie.referrals, tie.accepted, tie.declined, tie.overdue, tie.acceptance_rate, tie.median_response_hours]
+        data = "".join(f'<data key="e{i}">{_xml(v)[1:-1]}</data>' for i, v in enumerate(values) if v is not None)
+        if isinstance(tie.referrals, int):
+            data += f'<data key="w">{float(tie.referrals)}</data>'
+        yield f"<edge source={_xml(tie.source)} target={_xml(tie.target)}>{data}</edge>\n"
+    yield "</graph>\n</graphml>\n"
+
+
+def gexf_lines(result: NetworkResult):
+    """The network as GEXF 1.2 (Gephi's own format), line by line."""
+    count_type = "string" if result.suppressed else "integer"
+    yield '<?xml version="1.0" encoding="utf-8"?>\n'
+    yield '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
+    yield '<graph defaultedgetype="directed" mode="static">\n<attributes class="node" mode="static">\n'
+    for index, (name, _g, kind, _value) in enumerate(_NODE_FIELDS[1:]):
+        yield f'<attribute id="{index}" title="{name}" type="{kind or count_type}"/>\n'
+    yield '</attributes>\n<attributes class="edge" mode="static">\n'
+    for index, (name, _g, kind, _field) in enumerate(_EDGE_FIELDS):
+        yield f'<attribute id="{index}" title="{name}" type="{kind or count_type}"/>\n'
+    yield "</attributes>\n<nodes>\n"
+    for a in result.agencies:
+        values = "".join(
+            f'<attvalue for="{i}" value={_xml(value(a))}/>'
+            for i, (_n, _g, _k, value) in enumerate(_NODE_FIELDS[1:]) if value(a) is not None
+        )
+        yield f"<node id={_xml(a.code)} label={_xml(a.name)}><attvalues>{values}</attvalues></node>\n"
+    yield "</nodes>\n<edges>\n"
+    for number, tie in enumerate(_edge_rows(result)):
+        values = [tie.referrals, tie.accepted, tie.declined, tie.overdue, tie.acceptance_rate, tie.median_response_hours]
+        attvalues = "".join(f'<attvalue for="{i}" value={_xml(v)}/>' for i, v in enumerate(values) if v is not None)
+        weight = f' weight="{float(tie.referrals)}"' if isinstance(tie.referrals, int) else ""
+        yield (f'<edge id="{number}" source={_xml(tie.source)} target={_xml(tie.target)}{weight}>'
+               f"<attvalues>{attvalues}</attvalues></edge>\n")
+    yield "</edges>\n</graph>\n</gexf>\n"
 
 
 def graphml_bytes(result: NetworkResult) -> bytes:
-    return "\n".join(nx.generate_graphml(export_graph(result))).encode("utf-8")
+    return "".join(graphml_lines(result)).encode("utf-8")
 
 
 def gexf_bytes(result: NetworkResult) -> bytes:
-    return "\n".join(nx.generate_gexf(export_graph(result))).encode("utf-8")
+    return "".join(gexf_lines(result)).encode("utf-8")

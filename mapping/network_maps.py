@@ -220,6 +220,7 @@ def _packed_layout(graph: nx.Graph) -> dict:
 @dataclass
 class DiagramNode:
     code: str
+    href: str
     name: str
     kind: str
     x: float
@@ -252,13 +253,18 @@ class Diagram:
 
 
 def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=None, ties=None, center: str | None = None,
-            distance: dict | None = None, limit: int = MAX_DIAGRAM_AGENCIES, width: int = 960, height: int = 640) -> Diagram:
+            distance: dict | None = None, limit: int = MAX_DIAGRAM_AGENCIES, width: int = 960, height: int = 640,
+            agency_url=lambda code: "") -> Diagram:
     """Positions for an SVG drawing. With `center` (an ego network) agencies sit on rings by distance;
     otherwise the busiest `limit` agencies (volume, then betweenness) are laid out by a seeded spring layout."""
     agencies = result.agencies if agencies is None else agencies
     ties = result.ties if ties is None else ties
     active = [a for a in agencies if sort_value(a.in_volume) + sort_value(a.out_volume) > 0 or a.code == center]
     total = len(active)
+    if center is not None and len(active) > limit:
+        # A hub's two-step network can hold hundreds: the centre and its busiest neighbours, nearest first.
+        active.sort(key=lambda a: ((distance or {}).get(a.code, 0), -(sort_value(a.in_volume) + sort_value(a.out_volume)), a.code))
+        active = active[:limit]
     if center is None and len(active) > limit:
         # The busiest agencies of the largest connected groups first, so the drawing shows ties, not dots.
         whole = nx.Graph()
@@ -318,7 +324,7 @@ def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=No
         x, y = place(a.code)
         volume = sort_value(a.in_volume) + sort_value(a.out_volume)
         nodes.append(DiagramNode(
-            code=a.code, name=a.name, kind=a.kind, x=x, y=y, r=round(5 + min(13, 2.2 * math.log1p(max(volume, 0))), 1),
+            code=a.code, href=agency_url(a.code), name=a.name, kind=a.kind, x=x, y=y, r=round(5 + min(13, 2.2 * math.log1p(max(volume, 0))), 1),
             colour=kind_colour(a.kind), label=a.code in labelled,
             title=_("%(name)s (%(kind)s): %(i)s referrals in, %(o)s out") % {
                 "name": a.name, "kind": labels.get(a.kind, a.kind), "i": a.in_volume, "o": a.out_volume},

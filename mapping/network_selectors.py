@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
@@ -42,7 +42,7 @@ from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 
 DEFAULT_WINDOW_DAYS = 90
-CACHE_VERSION = "network-v1"
+CACHE_VERSION = "network-v2"
 _ACCEPTED = (Status.ACCEPTED, Status.COMPLETED)
 
 
@@ -332,35 +332,23 @@ def _as_datetime(value):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
 
 
-def response_medians(referrals, *, with_decline_reasons=False):
-    """Median hours from sending to answer per directed pair, from one query returning only
-    (from, to, seconds) tuples of the answered referrals (the database computes the seconds); with
-    `with_decline_reasons`, the same pass also finds each pair's most frequent decline reason.
-    Measured against a window-function query returning only each pair's middle rows
-    (`response_medians_by_window`), which is slower on SQLite: see bench/bench_network.py."""
-    columns = ["from_agency_id", "to_agency_id", "seconds"] + (["decline_reason"] if with_decline_reasons else [])
+def response_medians(referrals) -> dict[tuple[int, int], float]:
+    """Median hours per directed pair from one query returning only (from, to, seconds) tuples of the
+    answered referrals: the alternative the benchmark measures against the median inside the GROUP BY."""
     queryset = (
         referrals.filter(responded_at__isnull=False)
         .annotate(seconds=SecondsBetween("sent_at", "responded_at"))
-        .values_list(*columns)
+        .values_list("from_agency_id", "to_agency_id", "seconds")
     )
     values: dict[tuple[int, int], list[float]] = defaultdict(list)
-    reasons: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    for row in rows_of(queryset):
-        pair = (row[0], row[1])
-        values[pair].append(row[2])
-        if with_decline_reasons and row[3]:
-            reasons[pair][row[3]] += 1
-    medians = {pair: round(statistics.median(v) / 3600, 2) for pair, v in values.items()}
-    if not with_decline_reasons:
-        return medians
-    # Most frequent reason, then alphabetical: deterministic.
-    return medians, {pair: min(counts.items(), key=lambda x: (-x[1], x[0]))[0] for pair, counts in reasons.items()}
+    for source, target, seconds in rows_of(queryset):
+        values[(source, target)].append(seconds)
+    return {pair: round(statistics.median(v) / 3600, 2) for pair, v in values.items()}
 
 
 def response_medians_by_window(referrals) -> dict[tuple[int, int], float]:
     """The same medians with the database ranking each pair's answers (window functions, SQLite ≥ 3.25 and
-    PostgreSQL) and returning only the middle one or two rows per pair; kept for the benchmark's comparison."""
+    PostgreSQL) and returning only the middle one or two rows per pair: the other alternative measured."""
     partition = [F("from_agency_id"), F("to_agency_id")]
     middle = (
         referrals.filter(responded_at__isnull=False)
@@ -499,11 +487,11 @@ def network_result(*, scope: AggregateScope, filters: NetworkFilters, version: s
         cache.set_many({key: result, f"{key}:ties": ties}, seconds)
 
     def load_ties():
-        rows = cache.get(f"{key}:ties")
-        if rows is None:  # evicted before the rest: compute again
-            rows = analyse(network_input(scope=scope, filters=filters), options).rows("ties")
-            cache.set(f"{key}:ties", rows, seconds)
-        return rows
+        columns = cache.get(f"{key}:ties")
+        if columns is None:  # evicted before the rest: compute again
+            columns = analyse(network_input(scope=scope, filters=filters), options).detach_ties()
+            cache.set(f"{key}:ties", columns, seconds)
+        return columns
 
     result.ties_loader = load_ties
     return result, key

@@ -123,13 +123,21 @@ def _query(request, drop=("page", "sort", "finding", "severity")) -> str:
     return params.urlencode()
 
 
-def _finding_rows(findings, agency_names):
+def _agency_href(query: str = ""):
+    """A fast agency-page URL builder (reversing once, not once per link on pages with hundreds of links)."""
+    prefix = reverse("mapping:network_agency", args=["CODE"])[: -len("CODE/")]
+    suffix = f"?{query}" if query else ""
+    return lambda code: f"{prefix}{code}/{suffix}"
+
+
+def _finding_rows(findings, agency_names, query: str = ""):
+    href = _agency_href(query)
     rows = []
     for f in findings:
         explanation, action = explain(f)
         rows.append({
             "finding": f, "explanation": explanation, "action": action,
-            "agencies": [(code, agency_names.get(code, code)) for code in f.agencies[:12]],
+            "agencies": [(href(code), agency_names.get(code, code)) for code in f.agencies[:12]],
             "more": max(0, len(f.agencies) - 12),
             "badge": {"high": "bad", "medium": "warn", "low": "info"}[f.severity],
             "label": _type_label(f.type),
@@ -199,7 +207,8 @@ def report_view(request):
 
     context.update(
         result=viewed, filters=filters, suppress=suppress, window=filters.window,
-        finding_rows=_finding_rows(finding_page.object_list, names), finding_page=finding_page,
+        finding_rows=_finding_rows(finding_page.object_list, names, _query(request, drop=("page", "sort", "finding", "severity", "fpage"))),
+        finding_page=finding_page,
         finding_counts=[(t, counts[t], _type_label(t)) for t in FINDING_TYPES if counts[t]],
         severity_counts=severity_counts, chosen_type=chosen_type, chosen_severity=chosen_severity,
         agency_page=agency_page, agency_rows=agency_rows, page_obj=agency_page, is_paginated=agency_page.has_other_pages(), sort=sort,
@@ -270,13 +279,16 @@ def agency_view(request, code):
     metrics = viewed.agency(code)
     findings = [f for f in viewed.findings if code in f.agencies and (not own_only or f.type in EGO_ONLY_TYPES)]
     names = {a.code: a.name for a in viewed.agencies}
+    href = _agency_href(_query(request))
     ego_ties = sorted(ego.ties, key=lambda t: (-sort_value(t.referrals), t.source, t.target)) if ego else []
     context.update(
         result=viewed, metrics=metrics, ego=ego, betweenness=network.share_text(metrics.betweenness) if metrics else "", suppress=suppress, filters=filters, window=filters.window,
-        finding_rows=_finding_rows(findings, names), names=names,
-        ties=[{"t": t, "source": names.get(t.source, t.source), "target": names.get(t.target, t.target)} for t in ego_ties[:200]],
-        more_ties=max(0, len(ego_ties) - 200),
-        diagram=diagram(viewed, agencies=ego.agencies, ties=ego.ties, center=code, distance=ego.distance, width=640, height=480) if ego else None,
+        finding_rows=_finding_rows(findings, names, _query(request)), names=names,
+        ties=[{"t": t, "source": names.get(t.source, t.source), "target": names.get(t.target, t.target),
+               "source_href": href(t.source), "target_href": href(t.target)} for t in ego_ties[:100]],
+        more_ties=max(0, len(ego_ties) - 100),
+        diagram=diagram(viewed, agencies=ego.agencies, ties=ego.ties, center=code, distance=ego.distance, width=640,
+                        height=480, agency_url=href) if ego else None,
         legend=legend_rows("acceptance"),
         frame_query=urlencode({**request.GET.dict(), "agency": code}),
     )
@@ -361,8 +373,8 @@ def diagram_view(request):
     result, key = network_result(scope=access.scope, filters=filters)
     suppress = _suppressed(request, filters, access)
     viewed = _viewed(result, suppress, key)
-    drawing = cached(cache_key("diagram", key, str(suppress), colour_by, request.LANGUAGE_CODE),
-                     lambda: diagram(viewed, colour_by=colour_by))
+    drawing = cached(cache_key("diagram", key, str(suppress), colour_by, request.LANGUAGE_CODE, _query(request)),
+                     lambda: diagram(viewed, colour_by=colour_by, agency_url=_agency_href(_query(request, drop=("colour",)))))
     kinds = sorted({n.kind for n in drawing.nodes})
     context.update(result=viewed, diagram=drawing, suppress=suppress, window=filters.window,
                    kinds=[(k, _kind_label(k), KIND_COLOURS.get(k, "#999")) for k in kinds])
@@ -555,9 +567,9 @@ def graph_export_view(request):
     if result is None:
         return _bad_export(form)
     if request.GET.get("format") == "gexf":
-        body, extension, content_type = network.gexf_bytes(result), "gexf", "application/gexf+xml"
+        lines, extension, content_type = network.gexf_lines(result), "gexf", "application/gexf+xml"
     else:
-        body, extension, content_type = network.graphml_bytes(result), "graphml", "application/graphml+xml"
-    response = HttpResponse(body, content_type=content_type)
+        lines, extension, content_type = network.graphml_lines(result), "graphml", "application/graphml+xml"
+    response = StreamingHttpResponse((line.encode("utf-8") for line in lines), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{_filename("network", filters, extension)}"'
     return response

@@ -378,7 +378,7 @@ def test_a_result_pickles_compactly_with_its_ties_stored_apart():
 
     result = analyse(planted_articulation())
     expected_ties = list(result.ties)
-    stored_ties = result.detach_ties()
+    stored_ties = result.detach_ties()  # columns
     copy = pickle.loads(pickle.dumps(result))
     loads = []
     copy.ties_loader = lambda: loads.append(1) or stored_ties

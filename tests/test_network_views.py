@@ -133,13 +133,13 @@ def test_every_export_suppresses_small_counts_for_the_committee(cast, referrals,
     assert findings_csv.startswith("type,severity,agencies,metric,explanation,action")
     agencies = json.loads(body(client.get(url("mapping:network_agencies_export", "format=json"))))
     assert {a["code"]: a["in_volume"] for a in agencies["agencies"]}["PUNE-AHTU"] == "<5"
-    graph = nx.read_graphml(io.BytesIO(client.get(url("mapping:network_graph_export", "format=graphml")).content))
+    graph = nx.read_graphml(io.BytesIO(body(client.get(url("mapping:network_graph_export", "format=graphml"))).encode()))
     assert graph.edges["PUNE-NGO", "PUNE-AHTU"]["referrals"] == "<5" and graph.edges["PUNE-AHTU", "PUNE-CWC"]["referrals"] == "6"
     assert "weight" not in graph.edges["PUNE-NGO", "PUNE-AHTU"]
-    gexf = nx.read_gexf(io.BytesIO(client.get(url("mapping:network_graph_export", "format=gexf")).content))
+    gexf = nx.read_gexf(io.BytesIO(body(client.get(url("mapping:network_graph_export", "format=gexf"))).encode()))
     assert gexf.edges["PUNE-NGO", "PUNE-AHTU"]["referrals"] == "<5"
     root = login(cast.root)
-    graph = nx.read_graphml(io.BytesIO(root.get(url("mapping:network_graph_export", "format=graphml")).content))
+    graph = nx.read_graphml(io.BytesIO(body(root.get(url("mapping:network_graph_export", "format=graphml"))).encode()))
     assert graph.edges["PUNE-NGO", "PUNE-AHTU"]["referrals"] == 3
 
 
