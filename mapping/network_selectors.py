@@ -1,9 +1,11 @@
 """The one read of the referral network: agency-level aggregates through the counting gate, in a fixed
 number of GROUP BY queries whatever the number of referrals, handed to `mapping.network` as plain rows.
 
-`network_input()` never lists a referral or a case: it reads counts per directed agency pair (and, for the
-response-time medians, one (from, to, seconds) row or two per pair picked by a window function in the
-database), counts per district, and the registry's agencies. `network_result()` adds the cache.
+`network_input()` never lists a referral or a case: it reads one row per directed agency pair (counts, the
+median time to answer and the most frequent decline reason, all computed by the database in one pass),
+counts per district, and the registry's agencies. On SQLite the scans are sequential (`Unindexed`): walking
+an index and looking every row up is several times slower for aggregates over most of the table.
+`network_result()` adds the cache.
 """
 
 from __future__ import annotations
@@ -154,8 +156,9 @@ class Median(Aggregate):
     output_field = FloatField()
 
     def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, function="percentile_cont",
-                              template="%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)", **extra)
+        clone = self.copy()  # Aggregate.as_sql wraps `self.template` when a FILTER applies
+        clone.function, clone.template = "percentile_cont", "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+        return super(Median, clone).as_sql(compiler, connection, **extra)
 
 
 class _SqliteMedian:
@@ -172,11 +175,37 @@ class _SqliteMedian:
         return statistics.median(self.values) if self.values else None
 
 
+class MostFrequent(Aggregate):
+    """The most frequent value of a group, the alphabetically first among equals: PostgreSQL's mode(), an
+    aggregate function on SQLite."""
+
+    function = "network_most_frequent"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        clone = self.copy()
+        clone.function, clone.template = "mode", "%(function)s() WITHIN GROUP (ORDER BY %(expressions)s)"
+        return super(MostFrequent, clone).as_sql(compiler, connection, **extra)
+
+
+class _SqliteMostFrequent:
+    def __init__(self):
+        self.counts = {}
+
+    def step(self, value):
+        if value:
+            self.counts[value] = self.counts.get(value, 0) + 1
+
+    def finalize(self):
+        return min(self.counts.items(), key=lambda item: (-item[1], item[0]))[0] if self.counts else None
+
+
 def _sqlite_functions():
     """Register `network_median` on this SQLite connection (idempotent; connections may predate this module)."""
     if connection.vendor == "sqlite":
         connection.ensure_connection()
         connection.connection.create_aggregate("network_median", 1, _SqliteMedian)
+        connection.connection.create_aggregate("network_most_frequent", 1, _SqliteMostFrequent)
 
 
 def _bounds(window: Window) -> tuple[datetime | None, datetime | None]:
@@ -228,20 +257,19 @@ def scoped_referrals(scope: AggregateScope, filters: NetworkFilters, window: Win
 
 
 def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: datetime | None = None) -> NetworkInput:
-    """Everything `mapping.network.analyse` needs, in seven aggregate queries whatever the number of
-    referrals: pairs, decline reasons, agencies, the previous window's senders, minors late to a CWC, case
-    flows between districts, district names."""
+    """Everything `mapping.network.analyse` needs, in six aggregate queries whatever the number of referrals:
+    agency pairs, agencies, the previous window's senders, minors late to a CWC, case flows between
+    districts, district names."""
     now = now or timezone.now()
     window = filters.window
     referrals = scoped_referrals(scope, filters, window).order_by()
     pairs = pair_aggregates(referrals, now)
-    reasons = _top_decline_reasons(referrals)
     ties = []
     for (source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met, median,
-         oldest) in rows_of(pairs):
+         oldest, reason) in rows_of(pairs):
         ties.append(TieRow(
             source, target, n, accepted, declined, completed, pending_n, overdue_n, answered, due, met,
-            None if median is None else round(median / 3600, 2), _as_datetime(oldest), reasons.get((source, target), ""),
+            None if median is None else round(median / 3600, 2), _as_datetime(oldest), reason or "",
         ))
 
     focus = _focus_agencies(filters, scope)
@@ -278,7 +306,8 @@ def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: dateti
 
 def pair_aggregates(referrals, now, *, median: bool = True):
     """One row per directed agency pair, in TieRow's field order: counts by outcome, overdue, answered,
-    deadlines, the median seconds to answer (inside the same GROUP BY) and the oldest overdue due time."""
+    deadlines, the median seconds to answer and the most frequent decline reason (inside the same GROUP BY,
+    one pass over the referrals) and the oldest overdue due time."""
     _sqlite_functions()
     pending = Q(status__in=PENDING_STATUSES)
     overdue = pending & Q(due_at__lt=now)
@@ -294,6 +323,7 @@ def pair_aggregates(referrals, now, *, median: bool = True):
         deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
         median_seconds=Median(SecondsBetween("sent_at", "responded_at")) if median else Value(None, FloatField()),
         oldest_due=Min("due_at", filter=overdue),
+        decline_reason=MostFrequent("decline_reason", filter=Q(status=Status.DECLINED) & ~Q(decline_reason="")),
     )
     return (
         referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
@@ -364,22 +394,6 @@ def response_medians_by_window(referrals) -> dict[tuple[int, int], float]:
     for source, target, seconds in middle:
         values[(source, target)].append(seconds)
     return {pair: round(sum(v) / len(v) / 3600, 2) for pair, v in values.items()}
-
-
-def _top_decline_reasons(referrals) -> dict[tuple[int, int], str]:
-    rows = (
-        referrals.alias(_status=Unindexed("status", output_field=CharField())).filter(_status=Status.DECLINED)
-        .exclude(decline_reason="")
-        .values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"), reason=F("decline_reason"))
-        .annotate(n=Count("id"))
-    )
-    best: dict[tuple[int, int], tuple[int, str]] = {}
-    for row in rows:
-        pair = (row["source"], row["target"])
-        candidate = (-row["n"], row["reason"])  # most frequent, then alphabetical: deterministic
-        if pair not in best or candidate < best[pair]:
-            best[pair] = candidate
-    return {pair: reason for pair, (_, reason) in best.items()}
 
 
 def _minor_cwc_delays(referrals, now, places) -> list[DistrictDelayRow]:
