@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from mapping.network import (
     AgencyRow,
+    paused_gc,
     CaseFlowRow,
     DistrictDelayRow,
     NetworkInput,
@@ -260,6 +261,11 @@ def network_input(*, scope: AggregateScope, filters: NetworkFilters, now: dateti
     """Everything `mapping.network.analyse` needs, in six aggregate queries whatever the number of referrals:
     agency pairs, agencies, the previous window's senders, minors late to a CWC, case flows between
     districts, district names."""
+    with paused_gc():
+        return _network_input(scope=scope, filters=filters, now=now)
+
+
+def _network_input(*, scope: AggregateScope, filters: NetworkFilters, now: datetime | None = None) -> NetworkInput:
     now = now or timezone.now()
     window = filters.window
     referrals = scoped_referrals(scope, filters, window).order_by()
@@ -494,14 +500,16 @@ def network_result(*, scope: AggregateScope, filters: NetworkFilters, version: s
     options = analysis_options()
     key = cache_key("result", version, scope.key(), filters.key(), repr(options))
     seconds = getattr(settings, "NETWORK_CACHE_SECONDS", 900)
-    result = cache.get(key)
+    with paused_gc():
+        result = cache.get(key)
     if result is None:
         result = analyse(network_input(scope=scope, filters=filters), options)
         ties = result.detach_ties()
         cache.set_many({key: result, f"{key}:ties": ties}, seconds)
 
     def load_ties():
-        columns = cache.get(f"{key}:ties")
+        with paused_gc():
+            columns = cache.get(f"{key}:ties")
         if columns is None:  # evicted before the rest: compute again
             columns = analyse(network_input(scope=scope, filters=filters), options).detach_ties()
             cache.set(f"{key}:ties", columns, seconds)
