@@ -210,6 +210,11 @@ COVERAGE_RADIUS_KM = env_float("COVERAGE_RADIUS_KM", 100.0, minimum=1.0)
 # Maps draw no tile layer unless a tile URL template is given (they must work offline).
 MAP_TILE_URL = env_str("MAP_TILE_URL") or ""
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION") or ""
+# Network analysis: exact betweenness up to this many active agencies, sampled (fixed seed) above it;
+# analysis results stay cached this long at most (they are recomputed at once when referrals change).
+NETWORK_EXACT_BETWEENNESS_MAX = env_int("NETWORK_EXACT_BETWEENNESS_MAX", 1000, minimum=3)
+NETWORK_BETWEENNESS_SAMPLES = env_int("NETWORK_BETWEENNESS_SAMPLES", 64, minimum=8)
+NETWORK_CACHE_SECONDS = env_int("NETWORK_CACHE_SECONDS", 900, minimum=60)
 
 LOGGING = {
     "version": 1,
