@@ -52,6 +52,12 @@ class CaseForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["age_status"].choices = AgeStatus.choices
         self.fields["gender"].choices = CaseGender.choices
+        if not self.is_bound:
+            # The model's defaults ("to be determined", "not recorded") must be a choice, not a silent default.
+            self.initial.pop("age_status", None)
+            self.initial.pop("gender", None)
+        for name in ("age_status", "gender", "age_years", "rescue_district"):
+            self.fields[name].widget.attrs["class"] = "picker-input"
         self.fields["exploitation"].choices = [("", _("Choose…"))] + list(self.fields["exploitation"].choices)[1:]
         self.fields["rescued_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         districts = District.objects.select_related("state").order_by("state__name", "name")
@@ -151,6 +157,8 @@ class ReferralForm(forms.Form):
         if len(agencies) == 1:
             self.fields["from_agency"].widget = forms.HiddenInput()
             self.initial.setdefault("from_agency", agencies[0].pk)
+        for name in ("from_agency", "purpose"):
+            self.fields[name].widget.attrs["class"] = "picker-input"
         if purposes is not None:
             self.fields["purpose"].choices = [("", _("Choose…"))] + [c for c in Purpose.choices if c[0] in purposes]
 

@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case as CaseWhen
+from django.db.models import F, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -51,7 +52,7 @@ from referrals.selectors import (
     referral_for,
     visible_reroutes,
 )
-from referrals.vocab import AgeStatus, Purpose, Status
+from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 
@@ -87,7 +88,8 @@ class ReferralListView(FilteredListView):
         queryset = super().get_queryset()
         if self.sort.lstrip("-") == "attention":
             # Overdue first, then waiting (soonest deadline first), then in progress, then the rest, newest first.
-            ordering = [F("attention").asc(), F("due_at").asc(nulls_last=True), F("sent_at").desc(nulls_last=True), F("pk").desc()]
+            pending_due = CaseWhen(When(status__in=PENDING_STATUSES, then=F("due_at")))
+            ordering = [F("attention").asc(), pending_due.asc(nulls_last=True), F("sent_at").desc(nulls_last=True), F("pk").desc()]
             if self.sort.startswith("-"):
                 ordering = [F("attention").desc(), F("sent_at").desc(nulls_last=True), F("pk").desc()]
             queryset = queryset.order_by(*ordering)
