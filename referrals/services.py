@@ -74,7 +74,7 @@ def _status_label(status: str) -> str:
     return str(dict(Status.choices).get(status, status)).lower()
 
 
-def _side_agency(referral: Referral, user, side: str) -> int | None:
+def side_agency(referral: Referral, user, side: str) -> int | None:
     """The agency the user acts for on this side of the referral (admin or caseworker), or None."""
     acting = user_scope(user).acting_agency_ids
     if side in (RECEIVER, EITHER) and referral.to_agency_id in acting:
@@ -88,14 +88,14 @@ def allowed_actions(referral: Referral, user) -> list[str]:
     """The actions this user may take on this referral now (the buttons a page shows)."""
     actions = []
     for name, spec in TRANSITIONS.items():
-        if referral.status in spec.from_statuses and _side_agency(referral, user, spec.side) is not None:
+        if referral.status in spec.from_statuses and side_agency(referral, user, spec.side) is not None:
             if name == "comment" and referral.status == Status.DRAFT:
                 continue
             actions.append(name)
     return actions
 
 
-def _refuse_side(referral: Referral, user, action: str) -> None:
+def refuse_side(referral: Referral, user, action: str) -> None:
     spec = TRANSITIONS[action]
     if spec.side == RECEIVER:
         who = _("caseworkers and admins of %(agency)s (the receiving agency)") % {"agency": referral.to_agency.name}
@@ -132,13 +132,13 @@ def _transition(*, referral: Referral, by, action: str, note: str = "", apply=No
     spec = TRANSITIONS[action]
     with transaction.atomic():
         locked = _lock(referral)
-        agency_id = _side_agency(locked, by, spec.side)
+        agency_id = side_agency(locked, by, spec.side)
         if agency_id is None:
-            _refuse_side(locked, by, action)
+            refuse_side(locked, by, action)
         if locked.status not in spec.from_statuses:
             raise ValidationError(
                 _("This referral is %(status)s now, so it cannot be %(action)s. Nothing was changed.")
-                % {"status": _status_label(locked.status), "action": _past(action)}
+                % {"status": _status_label(locked.status), "action": past_tense(action)}
             )
         old_status = locked.status
         now = timezone.now()
@@ -157,7 +157,7 @@ def _transition(*, referral: Referral, by, action: str, note: str = "", apply=No
     return locked
 
 
-def _past(action: str) -> str:
+def past_tense(action: str) -> str:
     return {
         "send": _("sent"), "acknowledge": _("acknowledged"), "accept": _("accepted"), "decline": _("declined"),
         "complete": _("completed"), "withdraw": _("withdrawn"), "reroute": _("re-routed"), "comment": _("commented on"),
@@ -392,9 +392,9 @@ def referral_reroute(*, referral: Referral, to_agency: Agency, by, note: str = "
     """Send a declined referral on to another agency as a new, linked referral (once per declined referral)."""
     with transaction.atomic():
         locked = _lock(referral)
-        agency_id = _side_agency(locked, by, SENDER)
+        agency_id = side_agency(locked, by, SENDER)
         if agency_id is None:
-            _refuse_side(locked, by, "reroute")
+            refuse_side(locked, by, "reroute")
         if locked.status != Status.DECLINED:
             raise ValidationError(
                 _("Only a declined referral can be re-routed; this one is %(status)s. Nothing was changed.")

@@ -199,8 +199,8 @@ def referral_action_view(request, reference, action):
     if action not in services.ACTION_SERVICES:
         raise Http404
     referral = referral_for(request.user, reference)
-    if services._side_agency(referral, request.user, services.TRANSITIONS[action].side) is None:
-        services._refuse_side(referral, request.user, action)
+    if services.side_agency(referral, request.user, services.TRANSITIONS[action].side) is None:
+        services.refuse_side(referral, request.user, action)
     form = ACTION_FORMS[action](request.POST)
     error = None
     if form.is_valid():
@@ -214,12 +214,12 @@ def referral_action_view(request, reference, action):
     if request.htmx:
         context = _live_context(request, referral, forms={action: form} if error else None, error=error)
         if not error:
-            context["done"] = services._past(action)
+            context["done"] = services.past_tense(action)
         return render(request, "referrals/includes/referral_live.html", context)
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, _("Referral %(ref)s %(done)s.") % {"ref": referral.reference, "done": services._past(action)})
+        messages.success(request, _("Referral %(ref)s %(done)s.") % {"ref": referral.reference, "done": services.past_tense(action)})
     return redirect(referral)
 
 
@@ -227,8 +227,11 @@ def referral_action_view(request, reference, action):
 @require_http_methods(["GET", "POST"])
 def referral_reroute_view(request, reference):
     referral = referral_for(request.user, reference)
-    if services._side_agency(referral, request.user, services.SENDER) is None:
-        services._refuse_side(referral, request.user, "reroute")
+    if services.side_agency(referral, request.user, services.SENDER) is None:
+        services.refuse_side(referral, request.user, "reroute")
+    if referral.status != Status.DECLINED:
+        messages.error(request, _("Only a declined referral can be re-routed."))
+        return redirect(referral)
     form = RerouteForm(request.POST or None, initial={"urgency": referral.urgency})
     if request.method == "POST" and form.is_valid():
         try:
@@ -359,9 +362,9 @@ def agency_options_view(request):
 def referral_create_view(request, code=None):
     """Refer a new case (case, consent, optional identity and referral in one form) or an existing one."""
     scope = user_scope(request.user)
+    case = case_for(request.user, code) if code else None
     if not scope.acting_agency_ids:
         raise PermissionDenied(_("Only caseworkers and admins of an agency can make referrals."))
-    case = case_for(request.user, code) if code else None
     acting_ids = set(scope.acting_agency_ids)
     if case is not None:
         acting_ids &= services.stake_agency_ids(case)
