@@ -149,7 +149,7 @@ def _clear_demo_cases() -> None:
     demo_cases.delete()
 
 
-def seed_referrals(agencies, rng) -> dict:
+def seed_referrals(agencies, rng, *, cases: int = CASES) -> dict:
     """Create the demo cases and referrals; return counts for the command's summary."""
     with transaction.atomic():
         _clear_demo_cases()
@@ -157,7 +157,7 @@ def seed_referrals(agencies, rng) -> dict:
         network = Network({a.code: a for a in fresh})
         now = timezone.now().replace(microsecond=0)
         planner = Planner(network, rng, now)
-        plans = planner.random_cases(CASES) + planner.showcase()
+        plans = planner.random_cases(cases) + planner.showcase()
         return _save(plans, network, now, rng)
 
 

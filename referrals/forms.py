@@ -74,6 +74,13 @@ class CaseForm(forms.ModelForm):
             if home_agency is not None and home_agency.district_id:
                 self.initial.setdefault("rescue_district", home_agency.district_id)
 
+    def _get_validation_exclusions(self):
+        # The choice fields already fetched these rows; don't ask the database again whether they exist.
+        return super()._get_validation_exclusions() | {"rescue_district", "origin_state", "origin_district"}
+
+    def validate_unique(self):
+        pass  # the only unique field is the random case code, made by the model
+
     def clean(self):
         data = super().clean()
         age_years, status = data.get("age_years"), data.get("age_status")

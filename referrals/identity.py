@@ -97,32 +97,24 @@ def identity_read(*, case, user, legal_basis: str = "") -> dict:
     access = identity_access(case=case, user=user)
     if not access.allowed:
         raise PermissionDenied(_("Your agency may not read this person's identity."))
-    record = getattr(case, "identity", None) if _has_identity(case) else None
+    from referrals.models import CaseIdentity
+
+    ciphertext = CaseIdentity.objects.filter(case_id=case.pk).values_list("ciphertext", flat=True).first()
     basis = legal_basis or case_legal_basis(case)
     audit(
         user=user, agency_id=access.agency_id, action="view_identity", object_type="case", object_ref=case.code,
-        legal_basis=basis, detail={"access": access.reason, "recorded": record is not None},
+        legal_basis=basis, detail={"access": access.reason, "recorded": ciphertext is not None},
     )
-    if record is None:
+    if ciphertext is None:
         return {}
     try:
-        plain = _fernet().decrypt(record.ciphertext.encode())
+        plain = _fernet().decrypt(ciphertext.encode())
     except InvalidToken:
         raise ValidationError(
             _("This identity record cannot be decrypted with the configured keys (IDENTITY_KEYS). Ask the administrator.")
         ) from None
     data = json.loads(plain)
     return {name: data.get(name, "") for name in FIELD_NAMES}
-
-
-def _has_identity(case) -> bool:
-    from referrals.models import CaseIdentity
-
-    try:
-        case.identity
-    except CaseIdentity.DoesNotExist:
-        return False
-    return True
 
 
 def case_legal_basis(case) -> str:

@@ -25,9 +25,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from referrals.audit import audit
 from referrals.deadlines import rule_for
-from referrals.identity import case_legal_basis, identity_write
+from referrals.identity import case_legal_basis, encrypt_identity
 from referrals.matching import SHELTER_SERVICES, serves
-from referrals.models import Case, Consent, Referral, ReferralEvent, forget_shares
+from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares
 from referrals.vocab import (
     CUSTODY_PURPOSES,
     IDENTITY_PURPOSES,
@@ -167,9 +167,13 @@ def past_tense(action: str) -> str:
 # --- consent and sending -------------------------------------------------------------------------
 
 
-def consent_problem(case: Case) -> str | None:
+def active_consents(case: Case) -> list[Consent]:
+    return list(case.consents.filter(withdrawn_at__isnull=True).order_by("-given_on", "-created_at"))
+
+
+def consent_problem(case: Case, consents: list[Consent] | None = None) -> str | None:
     """Why the case may not be referred now (no active consent or legal basis), or None."""
-    active = list(case.consents.filter(withdrawn_at__isnull=True))
+    active = active_consents(case) if consents is None else consents
     if not active:
         return _(
             "No active consent or legal basis is recorded for case %(code)s. Record the person's (or guardian's) "
@@ -185,8 +189,17 @@ def consent_problem(case: Case) -> str | None:
     return None
 
 
-def _apply_send(referral: Referral, now) -> None:
-    problem = consent_problem(referral.case)
+def basis_text(consents: list[Consent]) -> str:
+    """The audit log's legal basis: the latest active consent or legal basis, with its statute."""
+    if not consents:
+        return ""
+    consent = consents[0]
+    text = str(consent.get_legal_basis_display()) + (f"; {consent.statutory_reference}" if consent.statutory_reference else "")
+    return text[:120]
+
+
+def _apply_send(referral: Referral, now, consents: list[Consent] | None = None) -> None:
+    problem = consent_problem(referral.case, consents)
     if problem:
         raise ValidationError(problem)
     referral.sent_at = now
@@ -203,10 +216,16 @@ def referral_send(*, referral: Referral, by) -> Referral:
     return _transition(referral=referral, by=by, action="send", apply=_apply_send)
 
 
-def stake_agency_ids(case: Case) -> set[int]:
+def _open_referrals(case: Case) -> list[tuple]:
+    if case._state.adding:
+        return []
+    return list(case.referrals.filter(status__in=OPEN_STATUSES).values_list("from_agency_id", "to_agency_id", "purpose", "reference"))
+
+
+def stake_agency_ids(case: Case, open_referrals: list[tuple] | None = None) -> set[int]:
     """Agencies that work on the case now: it opened it, holds it, or is party to an open referral of it."""
     ids = {case.opened_by_id, case.holder_id}
-    for from_id, to_id in case.referrals.filter(status__in=OPEN_STATUSES).values_list("from_agency_id", "to_agency_id"):
+    for from_id, to_id, *_rest in _open_referrals(case) if open_referrals is None else open_referrals:
         ids.update((from_id, to_id))
     return ids
 
@@ -227,52 +246,62 @@ def _check_receiver(*, case: Case, to_agency: Agency, purpose: str) -> None:
 
 
 def referral_create(*, case: Case, from_agency: Agency, to_agency: Agency, purpose: str, by, urgency: str = Urgency.ROUTINE,
-                    note: str = "", send: bool = True, rerouted_from: Referral | None = None) -> Referral:
-    """Create a referral (and send it, unless `send` is False: then it stays a draft for the sender)."""
+                    note: str = "", send: bool = True, rerouted_from: Referral | None = None,
+                    consent: dict | None = None) -> Referral:
+    """Create a referral (and send it, unless `send` is False: then it stays a draft for the sender).
+
+    `consent` (ConsentForm fields) records the consent or legal basis first, for a case that has none."""
     with transaction.atomic():
-        if from_agency.pk not in user_scope(by).acting_agency_ids:
-            raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may refer from it.") % {"agency": from_agency.name})
-        if from_agency.pk == to_agency.pk:
-            raise ValidationError({"to_agency": _("An agency cannot refer to itself; choose another agency.")})
-        if purpose not in Purpose.values:
-            raise ValidationError({"purpose": _("Choose a purpose from the list.")})
-        if urgency not in Urgency.values:
-            raise ValidationError({"urgency": _("Choose an urgency from the list.")})
-        if rerouted_from is None and from_agency.pk not in stake_agency_ids(case):
-            raise PermissionDenied(
-                _("%(agency)s does not work on case %(code)s now (it neither holds it nor has an open referral for it).")
-                % {"agency": from_agency.name, "code": case.code}
-            )
-        _check_receiver(case=case, to_agency=to_agency, purpose=purpose)
-        duplicate = (
-            Referral.objects.filter(case=case, to_agency=to_agency, purpose=purpose, status__in=OPEN_STATUSES)
-            .values_list("reference", flat=True)
-            .first()
+        if consent:
+            _consent_create(case=case, by=by, agency_id=_acting_stake_agency(case, by, from_agency), **consent)
+        return _referral_create(case=case, from_agency=from_agency, to_agency=to_agency, purpose=purpose, by=by,
+                                urgency=urgency, note=note, send=send, rerouted_from=rerouted_from)
+
+
+def _referral_create(*, case: Case, from_agency: Agency, to_agency: Agency, purpose: str, by, urgency: str,
+                     note: str, send: bool, rerouted_from: Referral | None, new_case: bool = False,
+                     consents: list[Consent] | None = None) -> Referral:
+    if from_agency.pk not in user_scope(by).acting_agency_ids:
+        raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may refer from it.") % {"agency": from_agency.name})
+    if from_agency.pk == to_agency.pk:
+        raise ValidationError({"to_agency": _("An agency cannot refer to itself; choose another agency.")})
+    if purpose not in Purpose.values:
+        raise ValidationError({"purpose": _("Choose a purpose from the list.")})
+    if urgency not in Urgency.values:
+        raise ValidationError({"urgency": _("Choose an urgency from the list.")})
+    open_referrals = [] if new_case else _open_referrals(case)
+    if rerouted_from is None and from_agency.pk not in stake_agency_ids(case, open_referrals):
+        raise PermissionDenied(
+            _("%(agency)s does not work on case %(code)s now (it neither holds it nor has an open referral for it).")
+            % {"agency": from_agency.name, "code": case.code}
         )
-        if duplicate:
-            raise ValidationError(
-                _("Referral %(ref)s already asks %(agency)s for this; nothing new was created.")
-                % {"ref": duplicate, "agency": to_agency.name}
-            )
-        now = timezone.now()
-        referral = Referral(
-            case=case, from_agency=from_agency, to_agency=to_agency, from_state_id=from_agency.state_id,
-            to_state_id=to_agency.state_id, purpose=purpose, urgency=urgency, note=note.strip(), status=Status.DRAFT,
-            created_by=by, created_at=now, rerouted_from=rerouted_from,
+    _check_receiver(case=case, to_agency=to_agency, purpose=purpose)
+    duplicate = next((ref for _f, to_id, p, ref in open_referrals if to_id == to_agency.pk and p == purpose), None)
+    if duplicate:
+        raise ValidationError(
+            _("Referral %(ref)s already asks %(agency)s for this; nothing new was created.")
+            % {"ref": duplicate, "agency": to_agency.name}
         )
-        if send:
-            _apply_send(referral, now)
-            referral.status = Status.SENT
-        referral.save()
-        _event(referral, by=by, agency_id=from_agency.pk, from_status="", note=note.strip(), at=now)
-        audit(
-            user=by, agency_id=from_agency.pk, action="create", object_type="referral", object_ref=referral.reference,
-            legal_basis=case_legal_basis(case),
-            detail={"case": case.code, "purpose": purpose, "to": to_agency.code, "status": referral.status,
-                    **({"rerouted_from": rerouted_from.reference} if rerouted_from else {})},
-        )
-        if send:
-            _notify(referral, "send", by)
+    now = timezone.now()
+    referral = Referral(
+        case=case, from_agency=from_agency, to_agency=to_agency, from_state_id=from_agency.state_id,
+        to_state_id=to_agency.state_id, purpose=purpose, urgency=urgency, note=note.strip(), status=Status.DRAFT,
+        created_by=by, created_at=now, rerouted_from=rerouted_from,
+    )
+    consents = active_consents(case) if consents is None else consents
+    if send:
+        _apply_send(referral, now, consents)
+        referral.status = Status.SENT
+    referral.save()
+    _event(referral, by=by, agency_id=from_agency.pk, from_status="", note=note.strip(), at=now)
+    audit(
+        user=by, agency_id=from_agency.pk, action="create", object_type="referral", object_ref=referral.reference,
+        legal_basis=basis_text(consents),
+        detail={"case": case.code, "purpose": purpose, "to": to_agency.code, "status": referral.status,
+                **({"rerouted_from": rerouted_from.reference} if rerouted_from else {})},
+    )
+    if send:
+        _notify(referral, "send", by)
     return referral
 
 
@@ -461,22 +490,40 @@ CASE_FIELDS = (
 def case_create(*, agency: Agency, by, fields: dict, consent: dict | None = None, identity: dict | None = None) -> Case:
     """Open a case for `agency` (which holds it), with its consent or legal basis and, optionally, identity."""
     with transaction.atomic():
-        if agency.pk not in user_scope(by).acting_agency_ids:
-            raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may open cases for it.") % {"agency": agency.name})
-        values = {k: v for k, v in fields.items() if k in CASE_FIELDS}
-        values["age_band"], values["age_status"] = derive_age(
-            age_years=values.get("age_years"), age_band=values.get("age_band"), age_status=values.get("age_status")
-        )
-        case = Case(opened_by=agency, holder=agency, **values)
-        case.full_clean()
-        case.save()
-        audit(user=by, agency_id=agency.pk, action="create", object_type="case", object_ref=case.code,
-              detail={"exploitation": case.exploitation, "age_status": case.age_status})
-        if consent:
-            consent_record(case=case, by=by, agency=agency, **consent)
-        if identity and any(str(v or "").strip() for v in identity.values()):
-            identity_write(case=case, data=identity, by=by)
+        return _case_create(agency=agency, by=by, fields=fields, consent=consent, identity=identity)
+
+
+def _case_create(*, agency: Agency, by, fields: dict, consent: dict | None, identity: dict | None) -> Case:
+    if agency.pk not in user_scope(by).acting_agency_ids:
+        raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may open cases for it.") % {"agency": agency.name})
+    values = {k: v for k, v in fields.items() if k in CASE_FIELDS}
+    values["age_band"], values["age_status"] = derive_age(
+        age_years=values.get("age_years"), age_band=values.get("age_band"), age_status=values.get("age_status")
+    )
+    case = Case(opened_by=agency, holder=agency, **values)
+    # Foreign keys come from validated choices and the code is random: no existence or uniqueness queries.
+    case.full_clean(exclude=["opened_by", "holder", "origin_state", "origin_district", "rescue_district"], validate_unique=False)
+    case.save()
+    consent_record_ = _consent_create(case=case, by=by, agency_id=agency.pk, audit_it=False, **consent) if consent else None
+    case._new_consents = [consent_record_] if consent_record_ else []
+    has_identity = bool(identity and any(str(v or "").strip() for v in identity.values()))
+    if has_identity:
+        CaseIdentity.objects.create(case=case, ciphertext=encrypt_identity(identity))
+    audit(user=by, agency_id=agency.pk, action="create", object_type="case", object_ref=case.code,
+          legal_basis=basis_text([consent_record_] if consent_record_ else []),
+          detail={"exploitation": case.exploitation, "age_status": case.age_status,
+                  "consent": consent_record_.given_by if consent_record_ else None, "identity": has_identity})
     return case
+
+
+def case_refer(*, agency: Agency, by, fields: dict, consent: dict, identity: dict | None, to_agency: Agency, purpose: str,
+               urgency: str = Urgency.ROUTINE, note: str = "", send: bool = True) -> Referral:
+    """The field form in one step: open the case (consent, identity) and refer it; all or nothing."""
+    with transaction.atomic():
+        case = _case_create(agency=agency, by=by, fields=fields, consent=consent, identity=identity)
+        return _referral_create(case=case, from_agency=agency, to_agency=to_agency, purpose=purpose, by=by, urgency=urgency,
+                                note=note, send=send, rerouted_from=None, new_case=True,
+                                consents=case._new_consents)
 
 
 def _acting_stake_agency(case: Case, by, agency: Agency | None = None) -> int:
@@ -496,21 +543,34 @@ def consent_record(*, case: Case, by, given_by: str, scope: str, given_on: date 
                    agency: Agency | None = None) -> Consent:
     """Record who consented (or which legal basis applies instead, with its statute)."""
     with transaction.atomic():
-        agency_id = _acting_stake_agency(case, by, agency)
-        if given_by == ConsentGiver.NONE_LEGAL_BASIS and legal_basis == LegalBasis.CONSENT:
-            raise ValidationError({"legal_basis": _("Without consent, name the legal basis that applies.")})
-        if legal_basis != LegalBasis.CONSENT and not statutory_reference.strip():
-            raise ValidationError({"statutory_reference": _("A legal basis needs its statutory reference (e.g. JJ Act 2015 s.31).")})
-        consent = Consent(
-            case=case, given_by=given_by, legal_basis=legal_basis, statutory_reference=statutory_reference.strip(),
-            scope=scope.strip(), language=language.strip(), given_on=given_on or timezone.localdate(),
-            recorded_by=by, recorded_by_agency_id=agency_id,
+        return _consent_create(
+            case=case, by=by, agency_id=_acting_stake_agency(case, by, agency), given_by=given_by, scope=scope,
+            given_on=given_on, legal_basis=legal_basis, statutory_reference=statutory_reference, language=language,
         )
-        consent.full_clean()
-        consent.save()
-        basis = str(consent.get_legal_basis_display()) + (f"; {consent.statutory_reference}" if consent.statutory_reference else "")
-        audit(user=by, agency_id=agency_id, action="create", object_type="consent", object_ref=case.code, legal_basis=basis,
-              detail={"given_by": given_by, "legal_basis": legal_basis})
+
+
+def _consent_create(*, case: Case, by, agency_id: int, given_by: str, scope: str, given_on: date | None = None,
+                    legal_basis: str = LegalBasis.CONSENT, statutory_reference: str = "", language: str = "",
+                    audit_it: bool = True) -> Consent:
+    if given_by not in ConsentGiver.values:
+        raise ValidationError({"given_by": _("Choose who consented, or that a legal basis applies.")})
+    if legal_basis not in LegalBasis.values:
+        raise ValidationError({"legal_basis": _("Choose the legal basis.")})
+    if given_by == ConsentGiver.NONE_LEGAL_BASIS and legal_basis == LegalBasis.CONSENT:
+        raise ValidationError({"legal_basis": _("Without consent, name the legal basis that applies.")})
+    if legal_basis != LegalBasis.CONSENT and not statutory_reference.strip():
+        raise ValidationError({"statutory_reference": _("A legal basis needs its statutory reference (e.g. JJ Act 2015 s.31).")})
+    consent = Consent(
+        case=case, given_by=given_by, legal_basis=legal_basis, statutory_reference=statutory_reference.strip(),
+        scope=scope.strip(), language=language.strip(), given_on=given_on or timezone.localdate(),
+        recorded_by=by, recorded_by_agency_id=agency_id,
+    )
+    # The two rules of the model's check constraints are checked just above (the database enforces them too).
+    consent.full_clean(exclude=["case", "recorded_by", "recorded_by_agency"], validate_constraints=False)
+    consent.save()
+    if audit_it:
+        audit(user=by, agency_id=agency_id, action="create", object_type="consent", object_ref=case.code,
+              legal_basis=basis_text([consent]), detail={"given_by": given_by, "legal_basis": legal_basis})
     return consent
 
 

@@ -12,7 +12,6 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Case as CaseWhen
 from django.db.models import F, When
 from django.http import Http404
@@ -384,20 +383,19 @@ def referral_create_view(request, code=None):
     forms_ = [f for f in (referral_form, case_form, consent_form, identity_form) if f is not None]
 
     if request.method == "POST" and "find" not in request.POST and all(f.is_valid() for f in forms_):
+        data = referral_form.cleaned_data
+        common = {"to_agency": data["to_agency"], "purpose": data["purpose"], "urgency": data["urgency"], "note": data["note"],
+                  "by": request.user, "send": "draft" not in request.POST}
         try:
-            with transaction.atomic():
-                from_agency = referral_form.cleaned_data["from_agency"]
-                target = case or services.case_create(
-                    agency=from_agency, by=request.user,
-                    fields={k: v for k, v in case_form.cleaned_data.items()},
-                    consent=consent_form.service_kwargs(), identity=identity_form.cleaned_data,
+            if case is None:
+                referral = services.case_refer(
+                    agency=data["from_agency"], fields=dict(case_form.cleaned_data), consent=consent_form.service_kwargs(),
+                    identity=identity_form.cleaned_data, **common,
                 )
-                if case is not None and consent_form is not None:
-                    services.consent_record(case=case, by=request.user, agency=from_agency, **consent_form.service_kwargs())
+            else:
                 referral = services.referral_create(
-                    case=target, from_agency=from_agency, to_agency=referral_form.cleaned_data["to_agency"],
-                    purpose=referral_form.cleaned_data["purpose"], urgency=referral_form.cleaned_data["urgency"],
-                    note=referral_form.cleaned_data["note"], by=request.user, send="draft" not in request.POST,
+                    case=case, from_agency=data["from_agency"],
+                    consent=consent_form.service_kwargs() if consent_form is not None else None, **common,
                 )
         except ValidationError as exc:
             _attach(exc, referral_form, *(f for f in forms_ if f is not referral_form))
