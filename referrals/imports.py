@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
 from referrals.audit import audit
+from referrals.bulk import fast_insert
 from referrals.deadlines import rule_for
 from referrals.models import Case, Referral, ReferralEvent
 from referrals.services import derive_age
@@ -328,65 +329,70 @@ def _write(rows: list[_Row], existing_cases, *, by, now) -> int:
         if code in existing_cases:
             continue
         case_rows.sort(key=_sort_time)
-        first = next((getattr(r, "age_status") for r in case_rows if r.age_status), None)
+        first = next((r.age_status for r in case_rows if r.age_status), None)
         band, status = derive_age(age_years=None, age_band=None, age_status=first)
         custody = [r for r in case_rows if r.purpose in CUSTODY_PURPOSES and r.status in {Status.ACCEPTED, Status.COMPLETED}]
         holder = custody[-1].to_id if custody else case_rows[0].from_id
-        new_cases.append(Case(
-            code=code, opened_by_id=case_rows[0].from_id, holder_id=holder, age_band=band, age_status=status,
-            gender=next((r.gender for r in case_rows if r.gender), CaseGender.UNKNOWN),
-            exploitation=next(r.exploitation for r in case_rows if r.exploitation),
-            origin_state_id=next((r.origin_state_id for r in case_rows if r.origin_state_id), None),
-            origin_district_id=next((r.origin_district_id for r in case_rows if r.origin_district_id), None),
-        ))
-    Case.objects.bulk_create(new_cases, batch_size=2000)
+        new_cases.append({
+            "code": code, "opened_by_id": case_rows[0].from_id, "holder_id": holder, "age_band": band, "age_status": status,
+            "gender": next((r.gender for r in case_rows if r.gender), CaseGender.UNKNOWN),
+            "exploitation": next(r.exploitation for r in case_rows if r.exploitation),
+            "origin_state_id": next((r.origin_state_id for r in case_rows if r.origin_state_id), None),
+            "origin_district_id": next((r.origin_district_id for r in case_rows if r.origin_district_id), None),
+            "created_at": now, "updated_at": now,
+        })
+    fast_insert(Case, new_cases)
     case_ids = {code: pk for code, (pk, *_rest) in existing_cases.items()}
-    case_ids.update({c.code: c.pk for c in new_cases})
+    case_ids.update(_ids(Case, "code", [c["code"] for c in new_cases]))
     age_by_case = {code: rest[0] for code, (_pk, *rest) in existing_cases.items()}
-    age_by_case.update({c.code: c.age_status for c in new_cases})
+    age_by_case.update({c["code"]: c["age_status"] for c in new_cases})
 
     referrals = []
+    by_id = getattr(by, "pk", None)
     for row in rows:
         rule = rule_for(row.purpose, age_by_case[row.case_code]) if row.sent_at else None
-        referrals.append(Referral(
-            reference=row.reference, case_id=case_ids[row.case_code], from_agency_id=row.from_id, to_agency_id=row.to_id,
-            from_state_id=row.from_state_id, to_state_id=row.to_state_id, purpose=row.purpose, status=row.status,
-            sent_at=row.sent_at, responded_at=row.responded_at, closed_at=row.closed_at,
-            acknowledged_at=row.sent_at if row.status == Status.ACKNOWLEDGED else None,
-            due_at=rule.due_at(sent_at=row.sent_at, rescued_at=None) if rule else None, deadline_rule=rule.slug if rule else "",
-            identity_shared=row.purpose in IDENTITY_PURPOSES and row.status in OPEN_STATUSES,
-            created_at=row.sent_at or row.closed_at or now, created_by=by,
-        ))
-    Referral.objects.bulk_create(referrals, batch_size=2000)
-    events = []
-    note = "Imported"
-    for referral in referrals:
-        events.extend(_history(referral, note))
-    ReferralEvent.objects.bulk_create(events, batch_size=5000)
+        referrals.append({
+            "reference": row.reference, "case_id": case_ids[row.case_code], "from_agency_id": row.from_id,
+            "to_agency_id": row.to_id, "from_state_id": row.from_state_id, "to_state_id": row.to_state_id,
+            "purpose": row.purpose, "status": row.status, "sent_at": row.sent_at, "responded_at": row.responded_at,
+            "closed_at": row.closed_at, "acknowledged_at": row.sent_at if row.status == Status.ACKNOWLEDGED else None,
+            "due_at": rule.due_at(sent_at=row.sent_at, rescued_at=None) if rule else None,
+            "deadline_rule": rule.slug if rule else "",
+            "identity_shared": row.purpose in IDENTITY_PURPOSES and row.status in OPEN_STATUSES,
+            "created_at": row.sent_at or row.closed_at or now, "created_by_id": by_id, "updated_at": now,
+        })
+    fast_insert(Referral, referrals)
+    referral_ids = _ids(Referral, "reference", [r["reference"] for r in referrals])
+    fast_insert(ReferralEvent, (event for r in referrals for event in _history(referral_ids[r["reference"]], r, "Imported")))
     return len(new_cases)
 
 
-def _history(referral: Referral, note: str) -> list[ReferralEvent]:
+def _ids(model, field, values) -> dict:
+    found = {}
+    for start in range(0, len(values), 5000):
+        found.update(model.objects.filter(**{f"{field}__in": values[start:start + 5000]}).values_list(field, "pk"))
+    return found
+
+
+def _history(referral_id: int, r: dict, note: str) -> list[dict]:
     """The events a referral's timestamps imply (sent, answered, closed), for its timeline."""
+    status, sent_at, sender, receiver = r["status"], r["sent_at"], r["from_agency_id"], r["to_agency_id"]
     steps = []
-    previous = ""
-    if referral.sent_at:
-        steps.append((referral.sent_at, Status.SENT, referral.from_agency_id))
-    if referral.status == Status.ACKNOWLEDGED:
-        steps.append((referral.sent_at, Status.ACKNOWLEDGED, referral.to_agency_id))
-    if referral.responded_at:
-        answer = Status.DECLINED if referral.status == Status.DECLINED else Status.ACCEPTED
-        steps.append((referral.responded_at, answer, referral.to_agency_id))
-    if referral.closed_at:
-        by = referral.to_agency_id if referral.status == Status.COMPLETED else referral.from_agency_id
-        steps.append((referral.closed_at, referral.status, by))
+    if sent_at:
+        steps.append((sent_at, Status.SENT, sender))
+    if status == Status.ACKNOWLEDGED:
+        steps.append((sent_at, Status.ACKNOWLEDGED, receiver))
+    if r["responded_at"]:
+        steps.append((r["responded_at"], Status.DECLINED if status == Status.DECLINED else Status.ACCEPTED, receiver))
+    if r["closed_at"]:
+        steps.append((r["closed_at"], status, receiver if status == Status.COMPLETED else sender))
     if not steps:
-        steps.append((referral.created_at, referral.status, referral.from_agency_id))
-    events = []
-    for at, status, agency_id in steps:
-        events.append(ReferralEvent(referral_id=referral.pk, at=at, from_status=previous, to_status=status,
-                                    actor_agency_id=agency_id, note=note))
-        previous = status
+        steps.append((r["created_at"], status, sender))
+    events, previous = [], ""
+    for at, to_status, agency_id in steps:
+        events.append({"referral_id": referral_id, "at": at, "from_status": previous, "to_status": to_status,
+                       "actor_agency_id": agency_id, "actor_id": None, "note": note})
+        previous = to_status
     return events
 
 
