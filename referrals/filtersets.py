@@ -2,12 +2,12 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination.mixins import YesNoAnySelect
-from referrals.models import AuditEvent, Referral
+from referrals.models import AuditEvent, Case, Referral
 from referrals.vocab import OPEN_STATUSES, PENDING_STATUSES, AgeStatus, Purpose, Status, Urgency
 from stakeholders.models import District
 
@@ -76,7 +76,10 @@ class ReferralFilterSet(django_filters.FilterSet):
     def filter_minor(self, queryset, name, value):
         if value is None:
             return queryset
-        return queryset.filter(case__age_status=AgeStatus.MINOR) if value else queryset.exclude(case__age_status=AgeStatus.MINOR)
+        # A correlated EXISTS (one primary-key probe per referral) lets the database keep walking the list's
+        # own order and stop after a page, instead of starting from every child case and sorting.
+        child = Exists(Case.objects.filter(pk=OuterRef("case_id"), age_status=AgeStatus.MINOR))
+        return queryset.filter(child) if value else queryset.filter(~child)
 
     @staticmethod
     def _agency(prefix, value):

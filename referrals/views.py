@@ -14,7 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case as CaseWhen
 from django.db.models import F, When
+from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -38,6 +41,7 @@ from referrals.forms import (
 from referrals.identity import FIELD_NAMES, IDENTITY_FIELDS, case_legal_basis, identity_access, identity_read, identity_write
 from referrals.imports import referral_csv_rows
 from referrals.models import AuditEvent, Consent
+from referrals.presenters import ROW_VALUES, referral_rows
 from referrals.selectors import (
     agency_candidates,
     case_for,
@@ -56,6 +60,24 @@ from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 
 # --- lists ---------------------------------------------------------------------------------------
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` rows: a state's list can hold hundreds of thousands of referrals, and counting
+    them all would cost more than the page. Beyond the cap the page says "more than 500"; the cap grows
+    with the page asked for, so paging on still works, and the CSV export is never capped."""
+
+    capped = False
+
+    def __init__(self, object_list, per_page, *, cap: int = 500, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self):
+        found = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
 
 
 class ReferralListView(FilteredListView):
@@ -94,6 +116,13 @@ class ReferralListView(FilteredListView):
             queryset = queryset.order_by(*ordering)
         return queryset
 
+    def paginate_queryset(self, queryset, page_size):
+        asked = self.request.GET.get("page") or "1"
+        cap = max(500, (int(asked) + 4) * page_size) if asked.isdigit() and len(asked) < 7 else 500
+        paginator = CappedPaginator(queryset.values(*ROW_VALUES), page_size, cap=cap)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def export_csv(self, queryset):
         user = self.request.user
         filters = {k: v for k, v in self.request.GET.lists() if k not in {"format", "page"}}
@@ -107,6 +136,7 @@ class ReferralListView(FilteredListView):
         scope = user_scope(self.request.user)
         context.update(
             box=self.box,
+            rows=referral_rows(context["object_list"]),
             title=self.titles[self.box],
             can_refer=bool(scope.acting_agency_ids),
             can_audit=scope.superuser or bool(scope.admin_agency_ids),
@@ -122,9 +152,23 @@ class SentView(ReferralListView):
     box = "sent"
 
 
+OVERDUE_CAP = 200
+
+
 class ReviewView(ReferralListView):
+    """Every referral touching the supervisor's states, newest first: with a state's whole history in the
+    list, newest-first walks the sent_at index and stops after one page; overdue ones are counted above
+    the list (a small, indexed set) and one click away."""
+
     box = "review"
-    default_sort = "attention"
+    default_sort = "sent"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["overdue_cap"] = OVERDUE_CAP
+        context["overdue_count"] = self.get_base_queryset().filter(
+            status__in=PENDING_STATUSES, due_at__lt=timezone.now()).order_by()[:OVERDUE_CAP].count()
+        return context
 
 
 class AuditLogView(FilteredListView):

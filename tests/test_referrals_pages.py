@@ -23,7 +23,7 @@ INBOX, SENT, REVIEW = reverse("referrals:inbox"), reverse("referrals:sent"), rev
 
 
 def refs(response):
-    return [r.reference for r in response.context["referrals"]]
+    return [r["reference"] for r in response.context["referrals"]]
 
 
 def rows(response):
