@@ -1,19 +1,25 @@
-"""List rows prepared in Python once per page: labels from dictionaries built once per request, links
-and dates formatted without a template tag per cell. A 200-row page renders in a few milliseconds."""
+"""List rows prepared in Python once per page: labels from dictionaries built once per request, links,
+dates and the row's HTML formatted without a template tag per cell (html.escape on every value).
+A 200-row page then costs a few milliseconds more than a 15-row one, so page size barely matters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from referrals.templatetags.referrals_tags import STATUS_CLASSES
 from referrals.vocab import PENDING_STATUSES, AgeStatus, CaseGender, Purpose, Status, Urgency
+
+
+OVERDUE = ' class="overdue"'
+NO_DEADLINE = '<span class="muted">—</span>'
 
 
 @dataclass(slots=True)
@@ -31,6 +37,7 @@ class Row:
     due: str
     sent: str
     overdue: bool
+    html: str = ""
 
 
 def _span(seconds: float) -> str:
@@ -52,8 +59,12 @@ def _span(seconds: float) -> str:
 class Formatter:
     """Everything translated or looked up once per request."""
 
-    def __init__(self, now=None):
+    def __init__(self, now=None, box: str = "inbox"):
         self.now = now or timezone.now()
+        self.box = box
+        self.cells = {name: str(label) for name, label in (
+            ("purpose", _("Purpose")), ("to", _("To")), ("from", _("From")), ("status", _("Status")),
+            ("due", _("Deadline")), ("sent", _("Sent")))}
         self.labels = {
             "purpose": {v: str(label) for v, label in Purpose.choices},
             "status": {v: str(label) for v, label in Status.choices},
@@ -73,28 +84,28 @@ class Formatter:
         return f"{local.day} {self.months[local.month]} {local.year}, {local:%H:%M}"
 
     def due(self, r: dict) -> str:
+        """The deadline badge's HTML (overdue by…, due in…, or whether the deadline was met)."""
         due_at, status = r["due_at"], r["status"]
         if due_at is None:
             return ""
-        stamp = self.date(due_at)
+        stamp = escape(self.date(due_at))
         if status in PENDING_STATUSES:
             left = (due_at - self.now).total_seconds()
             if left < 0:
-                return format_html('<span class="badge bad" title="{}">{}</span>', stamp, self.texts["overdue"] % {"time": _span(-left)})
-            return format_html('<span class="badge {}" title="{}">{}</span>', "warn" if left < 6 * 3600 else "", stamp,
-                               self.texts["due"] % {"time": _span(left)})
+                return f'<span class="badge bad" title="{stamp}">{escape(self.texts["overdue"] % {"time": _span(-left)})}</span>'
+            css = "warn" if left < 6 * 3600 else ""
+            return f'<span class="badge {css}" title="{stamp}">{escape(self.texts["due"] % {"time": _span(left)})}</span>'
         answered = r["responded_at"] or r["closed_at"]
         if answered is None:
             return ""
         met = answered <= due_at
-        return format_html('<span class="badge {}" title="{}">{}</span>', "ok" if met else "warn", stamp,
-                           self.texts["met" if met else "late"])
+        return f'<span class="badge {"ok" if met else "warn"}" title="{stamp}">{escape(self.texts["met" if met else "late"])}</span>'
 
     def row(self, r: dict, cases: dict, agencies: dict) -> Row:
         labels, status = self.labels, r["status"]
         case = cases.get(r["case_id"], {})
         overdue = status in PENDING_STATUSES and r["due_at"] is not None and r["due_at"] < self.now
-        return Row(
+        row = Row(
             url=self.base.format(r["reference"]), reference=r["reference"], case_code=case.get("code", ""),
             person=f"{labels['age'].get(case.get('age_status'), '')} · {labels['gender'].get(case.get('gender'), '')}",
             urgency="" if r["urgency"] == Urgency.ROUTINE else labels["urgency"].get(r["urgency"], r["urgency"]),
@@ -102,6 +113,28 @@ class Formatter:
             to_name=agencies.get(r["to_agency_id"], ""), status=labels["status"].get(status, status),
             status_class=STATUS_CLASSES.get(status, ""), due=self.due(r), sent=self.date(r["sent_at"]), overdue=overdue,
         )
+        row.html = self.html(row)
+        return row
+
+    def html(self, row: Row) -> str:
+        # Every value goes through html.escape; the deadline badge is built (escaped) by `due`.
+        cells, e = self.cells, escape
+        urgency = f' · <span class="badge warn">{e(row.urgency)}</span>' if row.urgency else ""
+        parts = [
+            f'<tr{OVERDUE if row.overdue else ""}><td class="primary"><a href="{e(row.url)}">{e(row.reference)}</a>'
+            f'<div class="small muted">{e(row.case_code)} · {e(row.person)}{urgency}</div></td>'
+            f'<td data-label="{e(cells["purpose"])}">{e(row.purpose)}</td>'
+        ]
+        if self.box != "inbox":
+            parts.append(f'<td data-label="{e(cells["to"])}">{e(row.to_name)}</td>')
+        if self.box != "sent":
+            parts.append(f'<td data-label="{e(cells["from"])}">{e(row.from_name)}</td>')
+        parts.append(
+            f'<td data-label="{e(cells["status"])}"><span class="badge {row.status_class}">{e(row.status)}</span></td>'
+            f'<td data-label="{e(cells["due"])}">{row.due or NO_DEADLINE}</td>'
+            f'<td data-label="{e(cells["sent"])}" class="small">{e(row.sent)}</td></tr>'
+        )
+        return mark_safe("".join(parts))  # noqa: S308 (escaped above)
 
 
 # What a list row needs from the referral table itself, read with values(): the page query touches one
@@ -112,7 +145,7 @@ ROW_VALUES = (
 )
 
 
-def referral_rows(referrals, now=None) -> list[Row]:
+def referral_rows(referrals, now=None, box: str = "inbox") -> list[Row]:
     """Rows for a list page from dicts of ROW_VALUES (two more queries: the page's cases and agencies)."""
     from referrals.models import Case
     from stakeholders.models import Agency
@@ -123,5 +156,5 @@ def referral_rows(referrals, now=None) -> list[Row]:
     cases = {c["pk"]: c for c in Case.objects.filter(pk__in={r["case_id"] for r in referrals}).values("pk", "code", "age_status", "gender")}
     agency_ids = {r["from_agency_id"] for r in referrals} | {r["to_agency_id"] for r in referrals}
     agencies = dict(Agency.objects.filter(pk__in=agency_ids).values_list("pk", "name"))
-    formatter = Formatter(now)
+    formatter = Formatter(now, box)
     return [formatter.row(r, cases, agencies) for r in referrals]

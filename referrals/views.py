@@ -136,7 +136,7 @@ class ReferralListView(FilteredListView):
         scope = user_scope(self.request.user)
         context.update(
             box=self.box,
-            rows=referral_rows(context["object_list"]),
+            rows=referral_rows(context["object_list"], box=self.box),
             title=self.titles[self.box],
             can_refer=bool(scope.acting_agency_ids),
             can_audit=scope.superuser or bool(scope.admin_agency_ids),

@@ -357,3 +357,11 @@ class TestAuditLog:
 
             with pytest.raises(DatabaseError), transaction.atomic():
                 AuditEvent.objects.filter(pk=event.pk).update(action="export")
+
+
+def test_list_rows_escape_what_agencies_typed(cast, login):
+    evil = make_agency(code="EVIL-LIST", name='<script>alert("x")</script>', kind="ngo", district=cast.geo.pune,
+                       services=["counselling"])
+    refer(cast, to=evil, purpose="counselling")
+    page = login(cast.asha).get(SENT).content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
