@@ -22,9 +22,7 @@ DEFAULT_SCOPE = _("Share with the agencies this case is referred to, for the per
 
 
 class ChoiceCards(forms.RadioSelect):
-    """Radio buttons drawn as large tappable cards (static/css/referrals.css)."""
-
-    template_name = "referrals/widgets/choice_cards.html"
+    """Radio buttons drawn as large tappable cards (templates/referrals/includes/choice_field.html)."""
 
 
 class CaseForm(forms.ModelForm):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
 from referrals.audit import audit
-from referrals.bulk import fast_insert
+from referrals.bulk import allocate_ids, existing, fast_insert
 from referrals.deadlines import rule_for
 from referrals.models import Case, Referral, ReferralEvent
 from referrals.services import derive_age
@@ -176,7 +176,8 @@ def import_referrals(stream, *, dry_run: bool = False, skip_invalid: bool = Fals
 
 
 def _parse(line, raw, agencies, lookup, now, errors) -> _Row | None:
-    get = lambda column: (raw.get(column) or "").strip()  # noqa: E731
+    cells = {column: value.strip() for column, value in raw.items() if value and column}
+    get = lambda column: cells.get(column, "")  # noqa: E731
     reference = get("reference")
     if not reference:
         errors.append(("reference", "A reference is required."))
@@ -276,12 +277,13 @@ def _parse(line, raw, agencies, lookup, now, errors) -> _Row | None:
 
 
 def _existing(model, field, values, extra) -> dict:
-    found = {}
-    for start in range(0, len(values), 5000):
-        chunk = values[start:start + 5000]
-        for row in model.objects.filter(**{f"{field}__in": chunk}).values_list(field, "pk", *extra):
-            found[row[0]] = row[1:]
-    return found
+    """{value: (pk, extra…)}; `extra` are attribute names on the model (a case code via a join is allowed)."""
+    if extra == ("case__code",):
+        found = existing(model, field, values, ["id", "case_id"])
+        codes = dict(existing(Case, "id", {case_id for _pk, case_id in found.values()}, ["code"]))
+        return {value: (pk, codes[case_id][0]) for value, (pk, case_id) in found.items()}
+    columns = ["id", *(model._meta.get_field(name).column for name in extra)]
+    return existing(model, field, values, columns)
 
 
 def _check_cases(rows: list[_Row], existing_refs, existing_cases, report) -> list[_Row]:
@@ -334,25 +336,27 @@ def _write(rows: list[_Row], existing_cases, *, by, now) -> int:
         custody = [r for r in case_rows if r.purpose in CUSTODY_PURPOSES and r.status in {Status.ACCEPTED, Status.COMPLETED}]
         holder = custody[-1].to_id if custody else case_rows[0].from_id
         new_cases.append({
-            "code": code, "opened_by_id": case_rows[0].from_id, "holder_id": holder, "age_band": band, "age_status": status,
+            "id": None, "code": code, "opened_by_id": case_rows[0].from_id, "holder_id": holder, "age_band": band, "age_status": status,
             "gender": next((r.gender for r in case_rows if r.gender), CaseGender.UNKNOWN),
             "exploitation": next(r.exploitation for r in case_rows if r.exploitation),
             "origin_state_id": next((r.origin_state_id for r in case_rows if r.origin_state_id), None),
             "origin_district_id": next((r.origin_district_id for r in case_rows if r.origin_district_id), None),
             "created_at": now, "updated_at": now,
         })
-    fast_insert(Case, new_cases)
+    for case, pk in zip(new_cases, allocate_ids(Case, len(new_cases))):
+        case["id"] = pk
+    fast_insert(Case, new_cases, with_ids=True)
     case_ids = {code: pk for code, (pk, *_rest) in existing_cases.items()}
-    case_ids.update(_ids(Case, "code", [c["code"] for c in new_cases]))
+    case_ids.update({c["code"]: c["id"] for c in new_cases})
     age_by_case = {code: rest[0] for code, (_pk, *rest) in existing_cases.items()}
     age_by_case.update({c["code"]: c["age_status"] for c in new_cases})
 
     referrals = []
     by_id = getattr(by, "pk", None)
-    for row in rows:
+    for row, pk in zip(rows, allocate_ids(Referral, len(rows))):
         rule = rule_for(row.purpose, age_by_case[row.case_code]) if row.sent_at else None
         referrals.append({
-            "reference": row.reference, "case_id": case_ids[row.case_code], "from_agency_id": row.from_id,
+            "id": pk, "reference": row.reference, "case_id": case_ids[row.case_code], "from_agency_id": row.from_id,
             "to_agency_id": row.to_id, "from_state_id": row.from_state_id, "to_state_id": row.to_state_id,
             "purpose": row.purpose, "status": row.status, "sent_at": row.sent_at, "responded_at": row.responded_at,
             "closed_at": row.closed_at, "acknowledged_at": row.sent_at if row.status == Status.ACKNOWLEDGED else None,
@@ -361,17 +365,9 @@ def _write(rows: list[_Row], existing_cases, *, by, now) -> int:
             "identity_shared": row.purpose in IDENTITY_PURPOSES and row.status in OPEN_STATUSES,
             "created_at": row.sent_at or row.closed_at or now, "created_by_id": by_id, "updated_at": now,
         })
-    fast_insert(Referral, referrals)
-    referral_ids = _ids(Referral, "reference", [r["reference"] for r in referrals])
-    fast_insert(ReferralEvent, (event for r in referrals for event in _history(referral_ids[r["reference"]], r, "Imported")))
+    fast_insert(Referral, referrals, with_ids=True)
+    fast_insert(ReferralEvent, (event for r in referrals for event in _history(r["id"], r, "Imported")))
     return len(new_cases)
-
-
-def _ids(model, field, values) -> dict:
-    found = {}
-    for start in range(0, len(values), 5000):
-        found.update(model.objects.filter(**{f"{field}__in": values[start:start + 5000]}).values_list(field, "pk"))
-    return found
 
 
 def _history(referral_id: int, r: dict, note: str) -> list[dict]:

@@ -256,6 +256,7 @@ def referral_action_view(request, reference, action):
         error = _("Please complete the form: nothing was changed.")
     if request.htmx:
         context = _live_context(request, referral, forms={action: form} if error else None, error=error)
+        context["oob"] = True  # the identity panel may have changed with the status (e.g. after a decline)
         if not error:
             context["done"] = services.past_tense(action)
         return render(request, "referrals/includes/referral_live.html", context)

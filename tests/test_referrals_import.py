@@ -49,6 +49,10 @@ def test_a_good_file_creates_cases_referrals_and_their_history(cast):
     child = Case.objects.get(code="C-IMP-0002")
     assert (child.age_status, child.holder) == ("minor", cast.ahtu)
     assert AuditEvent.objects.filter(action="import", detail__created=3).exists()
+    # Ids were reserved, not guessed: the app's own inserts carry on without collisions.
+    from tests.referrals_fixtures import refer
+
+    assert refer(cast, to=cast.dlsa, purpose="legal_aid").pk > Referral.objects.get(reference="IMP-003").pk
 
 
 def test_every_bad_row_is_reported_with_its_line_and_nothing_is_written(cast):

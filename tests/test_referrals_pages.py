@@ -365,3 +365,12 @@ def test_list_rows_escape_what_agencies_typed(cast, login):
     refer(cast, to=evil, purpose="counselling")
     page = login(cast.asha).get(SENT).content.decode()
     assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_after_an_htmx_decline_the_identity_panel_is_replaced_too(cast, login):
+    referral = refer(cast)
+    response = login(cast.chitra).post(reverse("referrals:referral_action", args=[referral.reference, "decline"]),
+                                       {"reason": "not_eligible"}, HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert 'id="identity-panel"' in page and 'hx-swap-oob="true"' in page
+    assert "not shared with your agency" in page and "Show identity" not in page
