@@ -282,6 +282,19 @@ class ReferralQuerySet(models.QuerySet):
             condition |= Q(case_id__in=shares.case_ids, status__in=sent)
         return self.filter(condition)
 
+    def received_by(self, user):
+        """The receiving side of the gate alone: referrals sent to the user's agencies (drafts excluded), on
+        the (to_agency, status) index. Every row here is in `visible_to(user)`; the inbox and its navigation
+        count use this part so that they cost one indexed query."""
+        from stakeholders.selectors import user_scope
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        scope = user_scope(user)
+        if not scope.agency_ids:
+            return self.none()
+        return self.filter(to_agency_id__in=scope.agency_ids, status__in=SENT_STATUSES)
+
     def for_aggregates(self, user):
         """Referrals a user may *count* (agency-level aggregates, never case rows): the committee and
         superusers every referral, a state supervisor those touching their states, an agency member those

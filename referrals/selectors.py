@@ -32,12 +32,12 @@ def referral_box(user, box: str):
     """The referrals of one list page, through the gate: received (inbox), sent, or every referral
     touching the supervisor's states (review). Raises Http404 for a review by a non-supervisor."""
     scope = user_scope(user)
-    referrals = Referral.objects.visible_to(user)
     if box == "inbox":
-        referrals = referrals.filter(to_agency_id__in=scope.agency_ids, status__in=SENT_STATUSES)
+        referrals = Referral.objects.received_by(user)
     elif box == "sent":
-        referrals = referrals.filter(from_agency_id__in=scope.agency_ids)
+        referrals = Referral.objects.visible_to(user).filter(from_agency_id__in=scope.agency_ids)
     elif box == "review":
+        referrals = Referral.objects.visible_to(user)
         if scope.superuser:
             referrals = referrals.filter(status__in=SENT_STATUSES)
         elif scope.supervised_state_ids:
@@ -52,10 +52,7 @@ def referral_box(user, box: str):
 
 def inbox_pending_count(user) -> int:
     """Referrals waiting for the user's agencies to answer (the navigation badge): one indexed count."""
-    scope = user_scope(user)
-    if not scope.agency_ids:
-        return 0
-    return Referral.objects.visible_to(user).filter(to_agency_id__in=scope.agency_ids, status__in=PENDING_STATUSES).count()
+    return Referral.objects.received_by(user).filter(status__in=PENDING_STATUSES).count()
 
 
 def referral_for(user, reference: str) -> Referral:
