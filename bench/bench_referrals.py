@@ -205,6 +205,13 @@ class World:
         self.cumulative = list(__import__("itertools").accumulate(self.weights))
         self.made = 0
 
+    def share_some_cases(self) -> None:
+        """Three cases of other agencies shared with the NGO through guardian: the gate's share branch."""
+        from referrals.services import share_case_with_agency
+
+        for case in Case.objects.exclude(opened_by=self.ngo).order_by("pk")[:3]:
+            share_case_with_agency(case=case, agency=self.ngo)
+
     def pick(self) -> Agency:
         return self.rng.choices(self.agencies, cum_weights=self.cumulative)[0]
 
@@ -303,7 +310,6 @@ def measure(dbs: Databases, worlds: dict, repeat: int = 21):
 
 
 def creation(world: World) -> None:
-    from django.test.utils import override_settings  # noqa: F401
 
     from referrals.services import referral_create
 
@@ -339,7 +345,18 @@ def explain(world: World) -> None:
     """PostgreSQL's plan for the gate query exactly as the pages send it (captured from real requests)."""
     if connection.vendor != "postgresql":
         return
-    for label, user, url in (("inbox", world.receiver, "/referrals/"), ("state review", world.supervisor, "/referrals/review/"),
+    user = type(world.caseworker).objects.get(pk=world.caseworker.pk)
+    gate = Referral.objects.visible_to(user).order_by()
+    sql, params = gate.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT COUNT(*) FROM (" + sql + ") gate", params)
+        plan = [row[0] for row in cursor.fetchall()]
+    print("\nEXPLAIN (ANALYZE) of the gate alone, counted: Referral.objects.visible_to(NGO caseworker whose agency"
+          " holds three shared cases):")
+    for line in plan:
+        print("   " + line)
+    for label, user, url in (("sent", world.caseworker, "/referrals/sent/"), ("inbox", world.receiver, "/referrals/"),
+                             ("state review", world.supervisor, "/referrals/review/"),
                              ("state review, filtered", world.supervisor, "/referrals/review/?status=pending&minor=true")):
         client = Client()
         client.force_login(user)
@@ -399,6 +416,7 @@ def main() -> int:
             reset_database()
             world = World(random.Random(11))
             world.grow(total)
+            world.share_some_cases()
         worlds[size] = world
         print(f"{connection.vendor} database {connection.settings_dict['NAME']}: {Agency.objects.count():,} agencies, "
               f"{Referral.objects.count():,} referrals, {Case.objects.count():,} cases (built in {time.perf_counter() - start:.0f} s)")

@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from guardian.shortcuts import assign_perm, remove_perm
 
 from referrals.audit import audit
@@ -55,18 +56,18 @@ class Transition:
     side: str
     from_statuses: tuple[str, ...]
     to_status: str | None  # None: the referral keeps its status (comment, re-route)
-    label: str
+    label: str  # the verb in messages: "Only … may accept this referral."
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "send": Transition(SENDER, (Status.DRAFT,), Status.SENT, "send"),
-    "acknowledge": Transition(RECEIVER, (Status.SENT,), Status.ACKNOWLEDGED, "acknowledge"),
-    "accept": Transition(RECEIVER, (Status.SENT, Status.ACKNOWLEDGED), Status.ACCEPTED, "accept"),
-    "decline": Transition(RECEIVER, (Status.SENT, Status.ACKNOWLEDGED), Status.DECLINED, "decline"),
-    "complete": Transition(RECEIVER, (Status.ACCEPTED,), Status.COMPLETED, "complete"),
-    "withdraw": Transition(SENDER, (Status.DRAFT, Status.SENT, Status.ACKNOWLEDGED), Status.WITHDRAWN, "withdraw"),
-    "reroute": Transition(SENDER, (Status.DECLINED,), None, "re-route"),
-    "comment": Transition(EITHER, tuple(Status.values), None, "comment"),
+    "send": Transition(SENDER, (Status.DRAFT,), Status.SENT, _l("send")),
+    "acknowledge": Transition(RECEIVER, (Status.SENT,), Status.ACKNOWLEDGED, _l("acknowledge")),
+    "accept": Transition(RECEIVER, (Status.SENT, Status.ACKNOWLEDGED), Status.ACCEPTED, _l("accept")),
+    "decline": Transition(RECEIVER, (Status.SENT, Status.ACKNOWLEDGED), Status.DECLINED, _l("decline")),
+    "complete": Transition(RECEIVER, (Status.ACCEPTED,), Status.COMPLETED, _l("complete")),
+    "withdraw": Transition(SENDER, (Status.DRAFT, Status.SENT, Status.ACKNOWLEDGED), Status.WITHDRAWN, _l("withdraw")),
+    "reroute": Transition(SENDER, (Status.DECLINED,), None, _l("re-route")),
+    "comment": Transition(EITHER, tuple(Status.values), None, _l("comment")),
 }
 
 

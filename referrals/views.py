@@ -12,14 +12,15 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Case as CaseWhen
 from django.db.models import F, When
-from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -95,7 +96,7 @@ class ReferralListView(FilteredListView):
         "to": ("to_agency__name", "-sent_at", "-pk"),
     }
     default_sort = "attention"
-    titles = {"inbox": _("Inbox"), "sent": _("Sent"), "review": _("State review")}
+    titles = {"inbox": gettext_lazy("Inbox"), "sent": gettext_lazy("Sent"), "review": gettext_lazy("State review")}
 
     def get_base_queryset(self):
         return referral_box(self.request.user, self.box)
