@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from stakeholders.selectors import user_scope
@@ -19,6 +20,11 @@ NAV = [
     ("coordination:training_list", _("Training"), "training"),
     ("coordination:action_list", _("Actions"), "actions"),
 ]
+
+# In-app counts shown next to a navigation item: url name -> function(user) -> int (one cheap indexed query).
+BADGES = {
+    "referrals:inbox": "referrals.selectors.inbox_pending_count",
+}
 
 
 def _visible(rule, scope) -> bool:
@@ -58,7 +64,10 @@ def site(request):
                 url = reverse(name)
             except NoReverseMatch:
                 continue
-            items.append({"url": url, "label": label, "active": current == name})
+            item = {"url": url, "label": label, "active": current == name}
+            if name in BADGES:
+                item["badge"] = import_string(BADGES[name])(user) or None
+            items.append(item)
     return {
         "nav_items": items,
         "SITE_NAME": _("AHT Coordination"),

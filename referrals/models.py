@@ -8,10 +8,11 @@ Visibility has exactly one gate per model: `Case.objects.visible_to(user)` and
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,7 @@ from referrals.vocab import (
     IDENTITY_PURPOSES,
     OPEN_STATUSES,
     PENDING_STATUSES,
+    SENT_STATUSES,
     AgeBand,
     AgeStatus,
     CaseGender,
@@ -59,6 +61,53 @@ def _shared_with(user, permission_model, codename):
     ).values("content_object_id")
 
 
+@dataclass(frozen=True)
+class Shares:
+    """What guardian grants a user beyond their agencies' own referrals: explicit shares of cases and
+    referrals with their agency's group (or with them), and identity access granted on cases."""
+
+    referral_ids: frozenset[int] = frozenset()
+    case_ids: frozenset[int] = frozenset()
+    identity_case_ids: frozenset[int] = frozenset()
+
+
+def user_shares(user) -> Shares:
+    """The user's guardian shares, read in one query and kept on the user object for the request.
+
+    The gates use these as id lists rather than sub-selects so that PostgreSQL can answer the whole
+    OR of the gate from indexes (a sub-select inside an OR forces a scan of the referral table).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Shares()
+    cached = getattr(user, "_referral_shares", None)
+    if cached is not None:
+        return cached
+    codenames = ("view_case", "view_referral", "view_identity")
+    kinds = {"view_case": "c", "view_referral": "r", "view_identity": "i"}
+    queries = [
+        model.objects.filter(
+            Q(group__user=user) if hasattr(model, "group") else Q(user=user), permission__codename__in=codenames
+        ).values_list("content_object_id", "permission__codename")
+        for model in (CaseGroupObjectPermission, CaseUserObjectPermission, ReferralGroupObjectPermission, ReferralUserObjectPermission)
+    ]
+    rows = queries[0].union(*queries[1:], all=True)
+    found: dict[str, set[int]] = {"c": set(), "r": set(), "i": set()}
+    for object_id, codename in rows:
+        found[kinds[codename]].add(object_id)
+    # A referral share names a referral id; case shares (view or identity) name case ids.
+    shares = Shares(
+        referral_ids=frozenset(found["r"]), case_ids=frozenset(found["c"] | found["i"]), identity_case_ids=frozenset(found["i"])
+    )
+    user._referral_shares = shares
+    return shares
+
+
+def forget_shares(user) -> None:
+    """Drop the cached shares (after granting or revoking within the same request)."""
+    if hasattr(user, "_referral_shares"):
+        del user._referral_shares
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Cases the user may read: opened or held by their agency, reached by a referral their agency
@@ -71,13 +120,13 @@ class CaseQuerySet(models.QuerySet):
             return self
         scope = user_scope(user)
         agencies = scope.agency_ids
-        through_referrals = Referral.objects.visible_to(user).values("case_id")
+        # EXISTS on the referral's case index: a case page costs one index probe, not the user's whole referral set.
+        through_referrals = Referral.objects.visible_to(user).filter(case_id=OuterRef("pk"))
         condition = (
             Q(opened_by_id__in=agencies)
             | Q(holder_id__in=agencies)
-            | Q(pk__in=through_referrals)
-            | Q(pk__in=_shared_with(user, CaseGroupObjectPermission, "view_case"))
-            | Q(pk__in=_shared_with(user, CaseUserObjectPermission, "view_case"))
+            | Q(pk__in=user_shares(user).case_ids)
+            | Q(Exists(through_referrals))
         )
         return self.filter(condition)
 
@@ -210,7 +259,7 @@ class ReferralQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one gate for referrals: sent or received by the user's agency (indexed foreign keys),
         shared with it through guardian, or touching a state it supervises. Committees and other
-        agencies see nothing here."""
+        agencies see nothing here. A draft is the sender's alone until it is sent."""
         from stakeholders.selectors import user_scope
 
         if not getattr(user, "is_authenticated", False):
@@ -218,14 +267,33 @@ class ReferralQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         scope = user_scope(user)
+        shares = user_shares(user)
+        sent = SENT_STATUSES  # every status but draft, spelled out so the (agency, status) indexes apply
         condition = Q(pk__in=[])
         if scope.agency_ids:
-            condition |= Q(from_agency_id__in=scope.agency_ids) | Q(to_agency_id__in=scope.agency_ids)
+            condition |= Q(from_agency_id__in=scope.agency_ids)
+            condition |= Q(to_agency_id__in=scope.agency_ids, status__in=sent)
         if scope.supervised_state_ids:
-            condition |= Q(from_state_id__in=scope.supervised_state_ids) | Q(to_state_id__in=scope.supervised_state_ids)
-        condition |= Q(pk__in=_shared_with(user, ReferralGroupObjectPermission, "view_referral"))
-        condition |= Q(case_id__in=_shared_with(user, CaseGroupObjectPermission, "view_case"))
+            condition |= Q(from_state_id__in=scope.supervised_state_ids, status__in=sent)
+            condition |= Q(to_state_id__in=scope.supervised_state_ids, status__in=sent)
+        if shares.referral_ids:
+            condition |= Q(pk__in=shares.referral_ids, status__in=sent)
+        if shares.case_ids:
+            condition |= Q(case_id__in=shares.case_ids, status__in=sent)
         return self.filter(condition)
+
+    def received_by(self, user):
+        """The receiving side of the gate alone: referrals sent to the user's agencies (drafts excluded), on
+        the (to_agency, status) index. Every row here is in `visible_to(user)`; the inbox and its navigation
+        count use this part so that they cost one indexed query."""
+        from stakeholders.selectors import user_scope
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        scope = user_scope(user)
+        if not scope.agency_ids:
+            return self.none()
+        return self.filter(to_agency_id__in=scope.agency_ids, status__in=SENT_STATUSES)
 
     def for_aggregates(self, user):
         """Referrals a user may *count* (agency-level aggregates, never case rows): the committee and
@@ -291,6 +359,10 @@ class Referral(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     responded_at = models.DateTimeField(_("answered"), null=True, blank=True, help_text=_("Accepted or declined."))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, help_text=_("Completed or withdrawn."))
+    reminded_at = models.DateTimeField(
+        _("last overdue reminder"), null=True, blank=True,
+        help_text="When send_overdue_reminders last e-mailed both agencies about this referral (one reminder a day).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ReferralQuerySet.as_manager()

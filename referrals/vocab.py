@@ -95,6 +95,8 @@ class Status(models.TextChoices):
 PENDING_STATUSES = frozenset({Status.SENT, Status.ACKNOWLEDGED})
 OPEN_STATUSES = frozenset({Status.SENT, Status.ACKNOWLEDGED, Status.ACCEPTED})
 CLOSED_STATUSES = frozenset({Status.DECLINED, Status.COMPLETED, Status.WITHDRAWN})
+# Every status a referral can have once sent (what the receiving side and supervisors may see).
+SENT_STATUSES = tuple(s for s in Status.values if s != Status.DRAFT)
 
 
 class DeclineReason(models.TextChoices):

@@ -32,3 +32,14 @@ def test_anonymous_users_get_nothing(cast, django_user_model):
     make_referral(case=make_case(opened_by=cast.ngo), from_agency=cast.ngo, to_agency=cast.shelter)
     assert not Referral.objects.visible_to(AnonymousUser()).exists()
     assert not Referral.objects.for_aggregates(AnonymousUser()).exists()
+
+
+def test_the_receiving_side_of_the_gate_is_part_of_the_gate(cast):
+    case = make_case(opened_by=cast.ngo)
+    sent = make_referral(case=case, from_agency=cast.ngo, to_agency=cast.shelter)
+    make_referral(case=case, from_agency=cast.ngo, to_agency=cast.shelter, status="draft")
+    make_referral(case=case, from_agency=cast.shelter, to_agency=cast.dlsa)
+    for user in (cast.chitra, cast.asha, cast.devi, cast.omar, cast.root):
+        received = set(Referral.objects.received_by(user))
+        assert received <= set(Referral.objects.visible_to(user)), user
+    assert list(Referral.objects.received_by(cast.chitra)) == [sent]
