@@ -7,11 +7,12 @@ from stakeholders.selectors import user_scope
 
 # (url name, label, who sees it). Sections whose URL is not installed are skipped, so the
 # navigation never links to a page that does not exist.
+# The brand links home, so Home needs no item of its own.
 NAV = [
-    ("home", _("Home"), "any"),
+    ("referrals:referral_create", _("Refer"), "acting"),
     ("referrals:inbox", _("Inbox"), "case"),
     ("referrals:sent", _("Sent"), "case"),
-    ("referrals:review", _("State review"), "supervisor"),
+    ("referrals:review", _("Review"), "supervisor"),
     ("stakeholders:agency_list", _("Agencies"), "any"),
     ("mapping:network", _("Network"), "analysis"),
     ("mapping:coverage", _("Coverage"), "analysis"),
@@ -30,6 +31,8 @@ BADGES = {
 def _visible(rule, scope) -> bool:
     if rule == "any":
         return True
+    if rule == "acting":
+        return bool(scope.acting_agency_ids) and not scope.committee
     if rule == "case":
         return bool(scope.agency_ids) and not (scope.committee and len(scope.agency_ids) == 1)
     if rule == "supervisor":
@@ -64,12 +67,13 @@ def site(request):
                 url = reverse(name)
             except NoReverseMatch:
                 continue
-            item = {"url": url, "label": label, "active": current == name}
+            item = {"url": url, "label": label, "active": current == name, "primary": rule == "acting"}
             if name in BADGES:
                 item["badge"] = import_string(BADGES[name])(user) or None
             items.append(item)
     return {
         "nav_items": items,
+        "nav_primary": next((item for item in items if item["primary"]), None),
         "SITE_NAME": _("AHT Coordination"),
         "SMALL_COUNT_THRESHOLD": settings.SMALL_COUNT_THRESHOLD,
     }
