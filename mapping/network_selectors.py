@@ -332,7 +332,9 @@ def pair_aggregates(referrals, now, *, median: bool = True):
         decline_reason=MostFrequent("decline_reason", filter=Q(status=Status.DECLINED) & ~Q(decline_reason="")),
     )
     return (
-        referrals.values(source=Unindexed("from_agency_id"), target=Unindexed("to_agency_id"))
+        # Grouped in the order of the covering index `referral_pair_cover_idx`: SQLite reads that index
+        # alone instead of the table (the window's sent_at stays unindexed so it cannot pick another plan).
+        referrals.values(source=F("from_agency_id"), target=F("to_agency_id"))
         .annotate(**aggregates).values_list("source", "target", *aggregates)
     )
 
