@@ -6,6 +6,9 @@ import csv
 import io
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
 
 from django.utils.translation import gettext as _
 
@@ -112,3 +115,36 @@ class Progress:
         if done >= self.total:
             self.stream.write("\n")
         self.stream.flush()
+
+
+class CsvImportCommand(BaseCommand):
+    """A management command that feeds one CSV file to an import function and prints its report: every bad row,
+    then the summary; it fails (exit status 1) when the import wrote nothing because of bad rows."""
+
+    columns: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV with columns " + ",".join(self.columns))
+        parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
+        parser.add_argument("--skip-invalid", action="store_true", help="Write the good rows even if some rows are bad.")
+
+    def run_import(self, lines: list[str], *, path: Path, dry_run: bool, skip_invalid: bool, progress: Progress,
+                   **options) -> ImportReport:
+        raise NotImplementedError
+
+    def handle(self, *args, file, dry_run=False, skip_invalid=False, **options):
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read {path}: {exc}") from exc
+        lines = text.splitlines(keepends=True)
+        progress = Progress(max(len(lines) - 1, 1), stream=self.stderr._out)
+        report = self.run_import(lines, path=path, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress, **options)
+        for warning in report.warnings:
+            self.stderr.write(self.style.WARNING(warning))
+        for error in report.errors:
+            self.stderr.write(str(error))
+        if report.errors and not report.written and not dry_run:
+            raise CommandError(report.summary())
+        self.stdout.write(self.style.SUCCESS(report.summary()))

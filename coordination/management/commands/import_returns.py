@@ -1,39 +1,18 @@
-from pathlib import Path
-
-from django.core.management.base import BaseCommand, CommandError
-
-from coordination.csvio import Progress
+from coordination.csvio import CsvImportCommand
 from coordination.imports import IMPORT_COLUMNS, import_returns
 from coordination.models import ReturnStatus
 
 
-class Command(BaseCommand):
+class Command(CsvImportCommand):
     help = "Import AHTU monthly returns from a CSV file. All-or-nothing unless --skip-invalid; approved unless --status submitted."
+    columns = [*IMPORT_COLUMNS, "[submitted_on]"]
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help=f"CSV with columns {','.join(IMPORT_COLUMNS)} (and optionally submitted_on)")
+        super().add_arguments(parser)
         parser.add_argument(
             "--status", choices=[ReturnStatus.APPROVED, ReturnStatus.SUBMITTED], default=ReturnStatus.APPROVED,
             help="Status of the imported returns (default: approved; 'submitted' leaves them for the state to review).",
         )
-        parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
-        parser.add_argument("--skip-invalid", action="store_true", help="Write the good rows even if some rows are bad.")
 
-    def handle(self, *args, file, status, dry_run=False, skip_invalid=False, **options):
-        path = Path(file)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {path}: {exc}") from exc
-        lines = text.splitlines(keepends=True)
-        report = import_returns(
-            lines, status=status, dry_run=dry_run, skip_invalid=skip_invalid,
-            progress=Progress(max(len(lines) - 1, 1), stream=self.stderr._out),
-        )
-        for warning in report.warnings:
-            self.stderr.write(self.style.WARNING(warning))
-        for error in report.errors:
-            self.stderr.write(str(error))
-        if report.errors and not report.written and not dry_run:
-            raise CommandError(report.summary())
-        self.stdout.write(self.style.SUCCESS(report.summary()))
+    def run_import(self, lines, *, path, dry_run, skip_invalid, progress, status, **options):
+        return import_returns(lines, status=status, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress)

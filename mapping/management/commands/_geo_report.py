@@ -1,6 +1,32 @@
-"""Printing a geography import report the same way for boundaries and populations."""
+"""What the geography commands share: printing an import report (boundaries, populations) and building the
+coverage view a report or map command draws, as the operator or as a named user."""
 
 from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from mapping.coverage_selectors import OutOfScope, coverage_view, district_points
+from stakeholders.geography import GeographyIndex
+
+
+def command_coverage_view(*, as_user: str | None, state: str | None, **view_options):
+    """The coverage view for `--as-user` (None: the operator's view of every district) within `--state`."""
+    user = None
+    if as_user:
+        user = get_user_model().objects.filter(username=as_user, is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active user {as_user!r}.")
+    state_id = None
+    if state:
+        found, message = GeographyIndex.load().match_state(state)
+        if found is None:
+            raise CommandError(message)
+        state_id = found.pk
+    try:
+        return coverage_view(user, state_id=state_id, districts=district_points(), **view_options)
+    except OutOfScope:
+        raise CommandError(f"{as_user or 'This user'} may not see coverage{' of ' + state if state else ''}.") from None
 
 
 def write_report(command, report, *, unit: str, verbosity: int = 1) -> None:

@@ -1,12 +1,11 @@
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from mapping import coverage, coverage_tables
 from mapping.coverage_forms import MAX_RADIUS_KM, MAX_SUGGESTIONS
-from mapping.coverage_selectors import PERIOD_DAYS, OutOfScope, coverage_view, district_points
-from stakeholders.geography import GeographyIndex
+from mapping.coverage_selectors import PERIOD_DAYS
+from mapping.management.commands._geo_report import command_coverage_view
 
 
 class Command(BaseCommand):
@@ -35,24 +34,10 @@ class Command(BaseCommand):
             raise CommandError(f"--radius-km must be between 1 and {MAX_RADIUS_KM}.")
         if not 0 <= suggest <= MAX_SUGGESTIONS:
             raise CommandError(f"--suggest must be between 0 and {MAX_SUGGESTIONS}.")
-        user = None
-        if as_user:
-            user = get_user_model().objects.filter(username=as_user, is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user {as_user!r}.")
-        state_id = None
-        if state:
-            found, message = GeographyIndex.load().match_state(state)
-            if found is None:
-                raise CommandError(message)
-            state_id = found.pk
-        try:
-            view = coverage_view(
-                user, state_id=state_id, radius_km=radius_km, period_months=period_months, unit=unit, weight=weight,
-                count=suggest, districts=district_points(),
-            )
-        except OutOfScope:
-            raise CommandError(f"{as_user or 'This user'} may not see coverage{' of ' + state if state else ''}.") from None
+        view = command_coverage_view(
+            as_user=as_user, state=state, radius_km=radius_km, period_months=period_months, unit=unit, weight=weight,
+            count=suggest,
+        )
         if format == "json":
             text = json.dumps(coverage_tables.report(view), indent=2, ensure_ascii=False) + "\n"
         elif format == "csv":

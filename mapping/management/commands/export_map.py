@@ -1,11 +1,9 @@
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from mapping import coverage
-from mapping.coverage_selectors import OutOfScope, coverage_view, district_points
+from mapping.management.commands._geo_report import command_coverage_view
 from mapping.coverage_views import build_figure
 from mapping.maps import external_urls, render_standalone
-from stakeholders.geography import GeographyIndex
 
 
 class Command(BaseCommand):
@@ -32,24 +30,10 @@ class Command(BaseCommand):
     def handle(self, *args, map, output, state=None, radius_km=None, indicator="ahtu", gap="", measure="originating",
                period_months=12, suggest=5, unit=coverage.UNIT_AHTU, weight=coverage.WEIGHT_POPULATION, as_user=None,
                exact_counts=False, **options):
-        user = None
-        if as_user:
-            user = get_user_model().objects.filter(username=as_user, is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user {as_user!r}.")
-        state_id = None
-        if state:
-            found, message = GeographyIndex.load().match_state(state)
-            if found is None:
-                raise CommandError(message)
-            state_id = found.pk
-        try:
-            view = coverage_view(
-                user, state_id=state_id, radius_km=radius_km, period_months=period_months, unit=unit, weight=weight,
-                count=suggest, districts=district_points(), suppress_counts=None if user else not exact_counts,
-            )
-        except OutOfScope:
-            raise CommandError(f"{as_user or 'This user'} may not see coverage{' of ' + state if state else ''}.") from None
+        view = command_coverage_view(
+            as_user=as_user, state=state, radius_km=radius_km, period_months=period_months, unit=unit, weight=weight,
+            count=suggest, suppress_counts=None if as_user else not exact_counts,
+        )
         figure = build_figure(map, view, {"indicator": indicator, "gap": gap, "measure": measure}, absolute_links=True)
         html = render_standalone(figure)
         leaks = external_urls(html)
