@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Sum, Window
 from django.db.models.functions import Coalesce, ExtractYear
@@ -35,6 +36,9 @@ from stakeholders.selectors import user_scope
 from stakeholders.vocab import RESIDENTIAL_KINDS, AgencyKind
 
 NETWORK_WINDOW_DAYS = 90
+# The committee's national referral figures scan every referral of the last 90 days (tens of thousands of
+# rows at national scale) and are the same for every member: computed at most once a minute.
+HEADLINE_SECONDS = 60
 # Agencies that take part in referrals (national bodies, committees and donors are not expected to refer).
 REFERRING_KINDS = tuple(
     kind for kind in AgencyKind.values
@@ -431,9 +435,7 @@ def committee_panel(user, *, now, today) -> dict:
         homes=Count("pk"), with_free=Count("pk", filter=Q(beds_available__gt=0)),
         free_beds=Coalesce(Sum("beds_available"), 0), beds=Coalesce(Sum("beds_total"), 0),
     )
-    counted = Referral.objects.for_aggregates(user)
-    network = network_window_figures(counted.filter(sent_at__gte=now - timedelta(days=NETWORK_WINDOW_DAYS)), now=now)
-    network["overdue"] = counted.overdue(now).count()
+    network = _network_headline(user, now=now)
     threshold = settings.SMALL_COUNT_THRESHOLD
     network["met_share"] = (
         round(100 * network["met"] / network["with_deadline"]) if network["with_deadline"] >= threshold else None
@@ -451,6 +453,27 @@ def committee_panel(user, *, now, today) -> dict:
         "impact_since": year_start, "impact_until": last, "training": training_totals(TrainingEvent.objects.all()),
         "filing": filing,
     }
+
+
+def network_headline_key(user, now) -> str:
+    scope = user_scope(user)
+    who = "all" if scope.superuser or scope.committee else f"user-{user.pk}"
+    return f"dashboard-network:{who}:{now.astimezone(ZoneInfo('UTC')):%Y%m%d%H%M}"
+
+
+def _network_headline(user, *, now) -> dict:
+    """The referral figures of the last 90 days for everything the user may count, kept for the minute of
+    `now` (the window and "overdue" move with the clock; a minute behind is fine for a headline)."""
+    from referrals.models import Referral
+
+    key = network_headline_key(user, now)
+    figures = cache.get(key)
+    if figures is None:
+        counted = Referral.objects.for_aggregates(user)
+        figures = network_window_figures(counted.filter(sent_at__gte=now - timedelta(days=NETWORK_WINDOW_DAYS)), now=now)
+        figures["overdue"] = counted.overdue(now).count()
+        cache.set(key, figures, HEADLINE_SECONDS)
+    return figures
 
 
 def network_window_figures(window, *, now) -> dict:
