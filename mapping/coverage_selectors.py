@@ -4,21 +4,25 @@ A fixed handful of queries whatever the size of the registry: districts, agencie
 services, two GROUP BY counts of cases (through `Case.objects.for_aggregates`), the agencies and
 the districts linked by a referral in the period and the AHTUs that ever referred to a CWC (through
 `Referral.objects.for_aggregates`), and boundaries when a map needs them. No case row is ever
-listed here: only counts per district leave the database.
+listed here: only counts per district leave the database. `coverage_view` keeps the analysis in the
+shared cache (see ANALYSIS_CACHE_SECONDS), so a page and its map compute it once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Q, Sum
+from django.utils import timezone, translation
 
 from coordination.suppression import needs_suppression, suppress
 from mapping import coverage
 from mapping.coverage import Activity, AgencyPoint, CoverageResult, DistrictPoint, Suggestion
+from mapping.network_selectors import data_version
 from referrals.models import Case, Referral
 from referrals.vocab import Status
 from stakeholders.models import Agency, AgencyService, District, DistrictBoundary, StateBoundary
@@ -29,6 +33,11 @@ from stakeholders.vocab import RESIDENTIAL_KINDS, AgencyKind
 PERIOD_DAYS = {3: 91, 6: 182, 12: 365, 24: 730, 0: None}
 DEFAULT_PERIOD_MONTHS = 12
 OPERATOR = None  # `user=None`: the operator at the command line, who counts everything
+# A page and the map in its iframe show the same analysis a second apart: the second (and every other viewer
+# with the same scope and choices) reads it from the shared cache. Keys carry the data version, so any change
+# saved through the ORM is seen at once; bulk imports and sharing changes within this many seconds at most.
+ANALYSIS_CACHE_SECONDS = 300
+CACHE_VERSION = "coverage-v1"
 
 
 def district_points() -> list[DistrictPoint]:
@@ -137,6 +146,31 @@ def activity(user, *, period_months: int = DEFAULT_PERIOD_MONTHS, network_state_
         ahtus_referring_to_cwc=to_cwc,
         network_state_ids=network_state_ids,
     )
+
+
+def coverage_data_version() -> str:
+    """The network's data version (referrals, cases, agencies), plus what only coverage reads: district
+    centres and populations, and shelter services (both written in bulk by imports, without signals)."""
+    districts = District.objects.order_by().aggregate(
+        n=Count("pk"), people=Sum("population"), known=Count("population"), lat=Sum("latitude"), lon=Sum("longitude")
+    )
+    services = AgencyService.objects.order_by().aggregate(n=Count("pk"), last=Max("pk"))
+    return "/".join([data_version(), *(str(districts[k]) for k in ("n", "people", "known", "lat", "lon")),
+                     str(services["n"]), str(services["last"])])
+
+
+def analysis_cache_key(user, scope: CoverageScope, shown, *parts) -> str:
+    """Who counts what (every case and referral for the committee, superusers and the operator; otherwise this
+    user's gates, which follow their memberships), which districts, which choices, in which language."""
+    if scope.everything:
+        who = "all"
+    else:
+        gate = user_scope(user)
+        who = "u{}|a{}|s{}".format(
+            user.pk, ",".join(map(str, sorted(gate.agency_ids))), ",".join(map(str, sorted(gate.supervised_state_ids)))
+        )
+    text = "\x1f".join([who, ",".join(map(str, sorted(shown))), translation.get_language() or "", *map(str, parts)])
+    return f"{CACHE_VERSION}:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,16 +312,25 @@ def coverage_view(
         suppress_counts = user is not OPERATOR and needs_suppression(user, state_ids=shown_states)
     threshold = settings.SMALL_COUNT_THRESHOLD
     agencies = agency_points()
-    counts = activity(user, period_months=period_months, network_state_ids=scope.network_state_ids)
-    result = coverage.analyse(
-        districts, agencies, counts, radius_km=radius_km, district_ids=shown,
-        count_label=(lambda n: suppress(n, threshold)) if suppress_counts else (lambda n: n),
-        small_count_threshold=threshold if suppress_counts else None,
+    key = analysis_cache_key(
+        user, scope, shown, coverage_data_version(), radius_km, period_months, unit, weight, count,
+        suppress_counts, threshold,
     )
-    suggestions = coverage.suggest_sites(
-        districts, coverage.existing_units(agencies, unit), coverage.suggestion_weights(result.rows, weight),
-        unit=unit, count=count, radius_km=radius_km, candidate_ids=shown, demand_ids=shown,
-    )
+    cached = cache.get(key)
+    if cached is not None:
+        result, suggestions = cached
+    else:
+        counts = activity(user, period_months=period_months, network_state_ids=scope.network_state_ids)
+        result = coverage.analyse(
+            districts, agencies, counts, radius_km=radius_km, district_ids=shown,
+            count_label=(lambda n: suppress(n, threshold)) if suppress_counts else (lambda n: n),
+            small_count_threshold=threshold if suppress_counts else None,
+        )
+        suggestions = coverage.suggest_sites(
+            districts, coverage.existing_units(agencies, unit), coverage.suggestion_weights(result.rows, weight),
+            unit=unit, count=count, radius_km=radius_km, candidate_ids=shown, demand_ids=shown,
+        )
+        cache.set(key, (result, suggestions), ANALYSIS_CACHE_SECONDS)
     return CoverageView(
         scope=scope, districts=districts, agencies=agencies, shown_district_ids=shown, state_id=state_id, result=result,
         suggestions=suggestions, suppressed=suppress_counts, radius_km=radius_km, period_months=period_months, unit=unit,

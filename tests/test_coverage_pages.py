@@ -327,3 +327,55 @@ def test_an_admin_of_a_state_level_agency_sees_its_state(covered, login):
 
 def coverage_rows(client):
     return list(csv.DictReader(io.StringIO(client.get(reverse("mapping:coverage") + "?format=csv").content.decode())))
+
+
+# ----------------------------------------------------------------------------------------------- the analysis cache
+
+
+@pytest.fixture
+def analyses(monkeypatch):
+    """Counts how often the coverage analysis itself runs."""
+    from mapping import coverage
+
+    calls = []
+    original = coverage.analyse
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(coverage, "analyse", counted)
+    return calls
+
+
+def test_a_page_and_the_map_in_its_iframe_compute_the_analysis_once(covered, login, analyses):
+    client = login(covered.sunil)
+    page = client.get(reverse("mapping:coverage") + "?radius_km=150")
+    assert client.get(page.context["map_url"]).status_code == 200
+    assert len(analyses) == 1
+    client.get(reverse("mapping:coverage_gaps") + "?radius_km=150")  # same choices: the same analysis
+    assert len(analyses) == 1
+    client.get(reverse("mapping:coverage") + "?radius_km=80")  # other choices: computed anew
+    assert len(analyses) == 2
+
+
+def test_a_change_is_seen_at_once_despite_the_cache(covered, login):
+    client = login(covered.sunil)
+    assert "no_ahtu" in csv_rows(client.get(reverse("mapping:coverage") + "?format=csv"))["Mumbai"]["gaps"]
+    make_agency(kind="ahtu", name="AHTU Mumbai", district=covered.geo.mumbai)
+    assert "no_ahtu" not in csv_rows(client.get(reverse("mapping:coverage") + "?format=csv"))["Mumbai"]["gaps"]
+    from stakeholders.models import District
+
+    District.objects.filter(pk=covered.geo.mumbai.pk).update(population=12_442_373)  # as a bulk import writes it
+    assert csv_rows(client.get(reverse("mapping:coverage") + "?format=csv"))["Mumbai"]["population"] == "12442373"
+
+
+def test_viewers_with_other_gates_or_suppression_never_share_an_analysis(covered, login):
+    case = make_case(opened_by=covered.ngo, rescue_district=covered.geo.pune, rescued_at=timezone.now() - timedelta(days=2))
+    make_referral(case=case, from_agency=covered.ngo, to_agency=covered.ahtu)
+    url = reverse("mapping:coverage") + "?format=csv"
+    assert csv_rows(login(covered.sunil).get(url))["Pune"]["rescued"] == "<5"  # four, suppressed
+    assert csv_rows(login(covered.root).get(url))["Pune"]["rescued"] == "4"  # the same counts, not suppressed
+    assert csv_rows(login(covered.devi).get(url))["Pune"]["rescued"] == "4"
+    arjun = login(covered.arjun).get(reverse("mapping:coverage_gaps"))
+    assert arjun.context["not_assessed"] == 1  # his own gate, not the committee's cached analysis
