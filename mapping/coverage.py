@@ -620,7 +620,17 @@ def suggest_sites(
     return suggestions
 
 
-def suggestion_weights(rows: list[DistrictCoverage], weight: str) -> dict[int, float]:
+def suggestion_weights(
+    rows: list[DistrictCoverage], weight: str, *, small_count_threshold: int | None = None
+) -> dict[int, float]:
+    """Need per district: its population, or the victims rescued there in the period.
+
+    With `small_count_threshold` (a viewer who sees victim counts suppressed), a count below it weighs 1,
+    whatever it is: the sites chosen and the need they newly cover then follow from what that viewer sees,
+    and no total can be taken apart, against the counts shown, to reveal a hidden one.
+    """
     if weight == WEIGHT_RESCUED:
+        if small_count_threshold:
+            return {r.district.id: 1 if 0 < r.rescued < small_count_threshold else r.rescued for r in rows}
         return {r.district.id: r.rescued for r in rows}
     return {r.district.id: r.district.population or 0 for r in rows}

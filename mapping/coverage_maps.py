@@ -594,7 +594,7 @@ def gaps_figure(
     radius_km: float,
     links: Links,
     attribution: str,
-    newly_label: Callable[[float], str],
+    newly_label: Callable[[Suggestion], str],
 ):
     """Gap districts highlighted (all gaps, or one kind), suggested sites numbered with their reach."""
     figure = _new_figure(attribution)
@@ -623,7 +623,7 @@ def gaps_figure(
             popup = (
                 f"<strong>{_e(_('Suggestion %(n)s') % {'n': s.rank})}</strong>: {_e(what)} "
                 f"{_e(_('at the centre of %(district)s (%(state)s)') % {'district': d.name, 'state': d.state})}<br>"
-                f"{_e(_('Newly covers: %(need)s') % {'need': newly_label(s.newly_covered)})}<br>"
+                f"{_e(_('Newly covers: %(need)s') % {'need': newly_label(s)})}<br>"
                 f"<span class='aht-muted'>{_e(', '.join(c.name for c in s.covered_districts[:12]))}"
                 f"{'…' if len(s.covered_districts) > 12 else ''}</span>"
             )

@@ -269,6 +269,21 @@ class CoverageView:
         """A victim count as this user may see it."""
         return suppress(n, self.threshold) if self.suppressed else n
 
+    def need_label(self, suggestion: Suggestion):
+        """What a suggestion newly covers, as this user may see it. People are never suppressed. Rescued victims
+        are: a district whose count is hidden weighed 1 (`coverage.suggestion_weights`), so a total that includes
+        one is a floor, shown as "≥N" (or "<5" when it is that one district alone)."""
+        amount = int(suggestion.newly_covered)
+        if self.weight != coverage.WEIGHT_RESCUED or not self.suppressed:
+            return amount
+        rescued = {r.district.id: r.rescued for r in self.rows}
+        hidden = [d for d in suggestion.covered_districts if 0 < rescued.get(d.id, 0) < self.threshold]
+        if not hidden:
+            return self.count_label(amount)
+        if len(suggestion.covered_districts) == 1:
+            return suppress(1, self.threshold)
+        return f"≥{amount}"
+
     def agencies_shown(self) -> list[AgencyPoint]:
         """Agencies in the shown districts or within the radius of their centres (the registry is public)."""
         if self.scope.everything and self.state_id is None:
@@ -327,7 +342,8 @@ def coverage_view(
             small_count_threshold=threshold if suppress_counts else None,
         )
         suggestions = coverage.suggest_sites(
-            districts, coverage.existing_units(agencies, unit), coverage.suggestion_weights(result.rows, weight),
+            districts, coverage.existing_units(agencies, unit),
+            coverage.suggestion_weights(result.rows, weight, small_count_threshold=threshold if suppress_counts else None),
             unit=unit, count=count, radius_km=radius_km, candidate_ids=shown, demand_ids=shown,
         )
         cache.set(key, (result, suggestions), ANALYSIS_CACHE_SECONDS)

@@ -148,7 +148,6 @@ def state_rows(view: CoverageView) -> list[dict]:
 
 
 def suggestion_rows(view: CoverageView) -> list[dict]:
-    by_population = view.weight == coverage.WEIGHT_POPULATION
     return [
         {
             "rank": s.rank,
@@ -157,7 +156,7 @@ def suggestion_rows(view: CoverageView) -> list[dict]:
             "district": s.district.name,
             "lat": round(s.district.lat, 5),
             "lon": round(s.district.lon, 5),
-            "newly_covered": int(s.newly_covered) if by_population else view.count_label(int(s.newly_covered)),
+            "newly_covered": view.need_label(s),
             "covered_districts": [c.name for c in s.covered_districts],
         }
         for s in view.suggestions

@@ -190,7 +190,7 @@ def build_figure(page: str, view, values: dict, *, absolute_links: bool = False)
         return coverage_maps.gaps_figure(
             view.rows, view.suggestions, existing, boundaries=boundaries, state_outlines=outlines, gap=values["gap"],
             radius_km=view.radius_km, links=links, attribution=attribution,
-            newly_label=lambda n: _newly_label(view, n),
+            newly_label=lambda suggestion: _newly_label(view, suggestion),
         )
     if page == "origins":
         return coverage_maps.origins_figure(
@@ -204,10 +204,10 @@ def build_figure(page: str, view, values: dict, *, absolute_links: bool = False)
     )
 
 
-def _newly_label(view, amount: float) -> str:
+def _newly_label(view, suggestion) -> str:
     if view.weight == coverage.WEIGHT_RESCUED:
-        return _("%(n)s rescued victims") % {"n": view.count_label(int(amount))}
-    return _("%(n)s people") % {"n": f"{int(amount):,}"}
+        return _("%(n)s rescued victims") % {"n": view.need_label(suggestion)}
+    return _("%(n)s people") % {"n": f"{view.need_label(suggestion):,}"}
 
 
 @login_required

@@ -264,3 +264,10 @@ def test_existing_units_stay_and_their_districts_are_not_proposed():
 def test_suggestions_stop_when_nothing_weighs_anything():
     ds = line_of_districts()
     assert coverage.suggest_sites(ds, [], {}, unit="shelter", count=3, radius_km=160) == []
+
+
+def test_with_suppression_a_hidden_count_weighs_one_whatever_it_is():
+    rows = coverage.analyse([PUNE, FAR], [], Activity(rescued={PUNE.id: 3, FAR.id: 7}), radius_km=100).rows
+    assert coverage.suggestion_weights(rows, "rescued") == {PUNE.id: 3, FAR.id: 7}
+    assert coverage.suggestion_weights(rows, "rescued", small_count_threshold=5) == {PUNE.id: 1, FAR.id: 7}
+    assert coverage.suggestion_weights(rows, "population", small_count_threshold=5)[PUNE.id] == PUNE.population

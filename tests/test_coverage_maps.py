@@ -84,6 +84,6 @@ def test_the_gap_map_numbers_its_suggestions():
     suggestions = coverage.suggest_sites([PUNE, PATNA], coverage.existing_units(agencies, "ahtu"), {2: 12}, unit="ahtu", count=1, radius_km=100)
     html = render_page(coverage_maps.gaps_figure(
         rows, suggestions, agencies, boundaries={}, state_outlines={}, gap="", radius_km=100, links=LINKS, attribution="",
-        newly_label=lambda n: f"{n:.0f} people",
+        newly_label=lambda s: f"{s.newly_covered:.0f} people",
     ))
     assert '<span class="aht-suggestion">1</span>' in shown(html) and "Newly covers: 12 people" in shown(html)

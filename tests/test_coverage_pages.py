@@ -379,3 +379,23 @@ def test_viewers_with_other_gates_or_suppression_never_share_an_analysis(covered
     assert csv_rows(login(covered.devi).get(url))["Pune"]["rescued"] == "4"
     arjun = login(covered.arjun).get(reverse("mapping:coverage_gaps"))
     assert arjun.context["not_assessed"] == 1  # his own gate, not the committee's cached analysis
+
+
+def test_a_suggestions_need_never_reveals_a_hidden_count_by_subtraction(covered, login):
+    """Mumbai (7 rescued, shown) and Thane (3, shown as "<5") lie 31 km apart, both beyond Pune's AHTU: one new
+    AHTU covers both. "10" beside Mumbai's 7 would give Thane's 3 away."""
+    recently = timezone.now() - timedelta(days=30)
+    for district, n in ((covered.geo.mumbai, 7), (covered.geo.thane, 3)):
+        for _ in range(n):
+            make_case(opened_by=covered.ngo, rescue_district=district, rescued_at=recently)
+    url = reverse("mapping:coverage_gaps") + "?weight=rescued&count=1"
+    committee = login(covered.sunil).get(url)
+    first = committee.context["suggestions"][0]
+    assert first["district"] == "Mumbai" and first["newly_covered"] == "≥8"  # 7 + one hidden count, weighed 1
+    assert "newly covers ≥8 rescued victims" in committee.content.decode()
+    map_html = script_text(login(covered.sunil).get(reverse("mapping:coverage_map", args=["gaps"]) + "?weight=rescued&count=1").content.decode())
+    assert "Newly covers: \\u22658 rescued victims" in map_html and "10 rescued" not in map_html  # ≥, JSON-escaped in the script
+    assert login(covered.root).get(url).context["suggestions"][0]["newly_covered"] == 10  # case access: the exact total
+    out = io.StringIO()
+    call_command("coverage_report", as_user="sunil", weight="rescued", suggest=1, stdout=out)
+    assert json.loads(out.getvalue())["suggestions"][0]["newly_covered"] == "≥8"
