@@ -399,3 +399,18 @@ def test_a_suggestions_need_never_reveals_a_hidden_count_by_subtraction(covered,
     out = io.StringIO()
     call_command("coverage_report", as_user="sunil", weight="rescued", suggest=1, stdout=out)
     assert json.loads(out.getvalue())["suggestions"][0]["newly_covered"] == "≥8"
+
+
+def test_export_map_refuses_choices_the_pages_would_refuse(covered, tmp_path):
+    path = tmp_path / "map.html"
+    for options, message in (
+        ({"radius_km": -5}, "--radius-km must be between"),
+        ({"radius_km": 5000}, "--radius-km must be between"),
+        ({"suggest": 500}, "--suggest must be between"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("export_map", "gaps", output=str(path), stdout=io.StringIO(), **options)
+    for argument in ("--period-months=7", "--indicator=nonsense"):  # once silently "all time" and the AHTU map
+        with pytest.raises(CommandError, match="invalid choice"):
+            call_command("export_map", "coverage", f"--output={path}", argument, stdout=io.StringIO())
+    assert not path.exists()
