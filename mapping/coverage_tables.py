@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy as _
@@ -139,10 +140,14 @@ def origin_rows(view: CoverageView) -> list[dict]:
 
 
 def state_rows(view: CoverageView) -> list[dict]:
+    """One row per state shown. `in_state` is how many districts the state has: an agency admin sees only
+    some of them, and their row must not read as the state's own figure."""
+    in_state = Counter(d.state_id for d in view.districts)
     return [
         {"state": s.state, "districts": s.districts, "with_ahtu": s.with_ahtu, "pct_with_ahtu": s.pct_with_ahtu,
          "with_notified_ahtu": s.with_notified_ahtu, "with_functional_ahtu": s.with_functional_ahtu,
-         "shortfall": s.shortfall, "target": s.target, "with_cwc": s.with_cwc, "no_shelter_in_reach": s.no_shelter_in_reach}
+         "shortfall": s.shortfall, "target": s.target, "with_cwc": s.with_cwc, "no_shelter_in_reach": s.no_shelter_in_reach,
+         "in_state": in_state[s.state_id], "partial": s.districts < in_state[s.state_id]}
         for s in view.result.states
     ]
 

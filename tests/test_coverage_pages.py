@@ -414,3 +414,13 @@ def test_export_map_refuses_choices_the_pages_would_refuse(covered, tmp_path):
         with pytest.raises(CommandError, match="invalid choice"):
             call_command("export_map", "coverage", f"--output={path}", argument, stdout=io.StringIO())
     assert not path.exists()
+
+
+def test_an_admins_state_row_says_it_counts_only_the_districts_they_see(covered, login):
+    page = login(covered.arjun).get(reverse("mapping:coverage"))  # Pune only, of Maharashtra's three
+    row = next(s for s in page.context["states"] if s["state"] == "Maharashtra")
+    assert (row["districts"], row["in_state"], row["partial"]) == (1, 3, True)
+    assert "only the 1 of its 3 districts that you see" in page.content.decode()
+    department = login(covered.devi).get(reverse("mapping:coverage"))
+    assert not department.context["states"][0]["partial"]
+    assert "districts that you see" not in department.content.decode()

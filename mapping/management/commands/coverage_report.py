@@ -65,8 +65,9 @@ class Command(BaseCommand):
             "",
             "By state (districts with an AHTU / districts):",
         ]
-        for st in view.result.states:
-            lines.append(f"  {st.state}: {st.with_ahtu}/{st.districts} ({st.pct_with_ahtu}%), short by {st.shortfall}")
+        for st in coverage_tables.state_rows(view):
+            lines.append(f"  {st['state']}: {st['with_ahtu']}/{st['districts']} ({st['pct_with_ahtu']}%), short by {st['shortfall']}"
+                         + (f" (only the {st['districts']} of its {st['in_state']} districts this user sees)" if st["partial"] else ""))
         lines += ["", "Districts with gaps:"]
         for row in view.rows:
             if row.gaps:
