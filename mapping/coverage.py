@@ -343,6 +343,9 @@ class CoverageResult:
         count = len(rows)
         with_ahtu = sum(1 for r in rows if r.has_ahtu)
         gaps = Counter(slug for r in rows for slug in r.gap_slugs)
+        not_assessed = sum(1 for r in rows if not r.network_assessed)
+        # Referral gaps assessed in none of these districts are unknown (None), not zero.
+        unknown = NETWORK_GAPS if rows and not_assessed == count else frozenset()
         return {
             "districts": count,
             "with_ahtu": with_ahtu,
@@ -355,8 +358,9 @@ class CoverageResult:
             "ahtu_shortfall": count - with_ahtu,
             "with_population": sum(1 for r in rows if r.district.population),
             "radius_km": self.radius_km,
-            "gaps": {slug: gaps.get(slug, 0) for slug in GAP_SLUGS},
+            "gaps": {slug: None if slug in unknown else gaps.get(slug, 0) for slug in GAP_SLUGS},
             "districts_with_gaps": sum(1 for r in rows if r.gaps),
+            "referral_gaps_not_assessed": not_assessed,
         }
 
 

@@ -147,14 +147,10 @@ def _page(request, page):
         for key in ("format", "gap"):
             params.pop(key, None)
         context["querystring_no_gap"] = params.urlencode()
-        not_assessed = sum(1 for r in view.rows if not r.network_assessed)
-        context["not_assessed"] = not_assessed
-        # Referral gaps assessed nowhere in view are unknown, not zero.
-        context["gap_counts"] = [
-            (slug, coverage.GAP_LABELS[slug],
-             None if slug in coverage.NETWORK_GAPS and view.rows and not_assessed == len(view.rows) else view.result.summary["gaps"][slug])
-            for slug in coverage.GAP_SLUGS
-        ]
+        summary = view.result.summary
+        context["not_assessed"] = summary["referral_gaps_not_assessed"]
+        # Referral gaps assessed nowhere in view are unknown (None), not zero.
+        context["gap_counts"] = [(slug, coverage.GAP_LABELS[slug], summary["gaps"][slug]) for slug in coverage.GAP_SLUGS]
     else:
         context["rows"] = coverage_tables.origin_rows(view)
     return render(request, PAGES[page], context)

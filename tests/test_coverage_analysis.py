@@ -271,3 +271,13 @@ def test_with_suppression_a_hidden_count_weighs_one_whatever_it_is():
     assert coverage.suggestion_weights(rows, "rescued") == {PUNE.id: 3, FAR.id: 7}
     assert coverage.suggestion_weights(rows, "rescued", small_count_threshold=5) == {PUNE.id: 1, FAR.id: 7}
     assert coverage.suggestion_weights(rows, "population", small_count_threshold=5)[PUNE.id] == PUNE.population
+
+
+def test_referral_gaps_assessed_nowhere_are_unknown_in_the_summary_not_zero():
+    rows = [PUNE, FAR]
+    agencies = [agency(1, "ahtu", PUNE), agency(2, "cwc", PUNE)]
+    nowhere = coverage.analyse(rows, agencies, Activity(network_state_ids=frozenset()), radius_km=100).summary
+    assert nowhere["gaps"]["unlinked_agencies"] is None and nowhere["gaps"]["ahtu_never_refers_to_cwc"] is None
+    assert nowhere["gaps"]["no_ahtu"] == 1 and nowhere["referral_gaps_not_assessed"] == 2
+    everywhere = coverage.analyse(rows, agencies, Activity(), radius_km=100).summary
+    assert everywhere["gaps"]["unlinked_agencies"] == 1 and everywhere["referral_gaps_not_assessed"] == 0

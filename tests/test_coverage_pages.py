@@ -424,3 +424,13 @@ def test_an_admins_state_row_says_it_counts_only_the_districts_they_see(covered,
     department = login(covered.devi).get(reverse("mapping:coverage"))
     assert not department.context["states"][0]["partial"]
     assert "districts that you see" not in department.content.decode()
+
+
+def test_the_report_of_an_admin_does_not_count_unassessed_referral_gaps_as_zero(covered):
+    out = io.StringIO()
+    call_command("coverage_report", as_user="arjun", stdout=out)
+    summary = json.loads(out.getvalue())["summary"]
+    assert summary["gaps"]["unlinked_agencies"] is None and summary["referral_gaps_not_assessed"] == 1
+    out = io.StringIO()
+    call_command("coverage_report", as_user="arjun", format="text", stdout=out)
+    assert "unlinked_agencies not assessed" in out.getvalue()

@@ -61,7 +61,7 @@ class Command(BaseCommand):
             f"{'all time' if not view.period_months else f'the last {view.period_months} months'}.",
             f"{s['districts']} districts; {s['with_ahtu']} with an AHTU ({s['pct_with_ahtu']}% of the target of one per district), "
             f"{s['with_functional_ahtu']} reported functional; {s['with_cwc']} with a CWC; {s['with_population']} with a population.",
-            "Districts per gap: " + ", ".join(f"{slug} {n}" for slug, n in s["gaps"].items()) + ".",
+            "Districts per gap: " + ", ".join(f"{slug} {'not assessed' if n is None else n}" for slug, n in s["gaps"].items()) + ".",
             "",
             "By state (districts with an AHTU / districts):",
         ]
