@@ -460,7 +460,8 @@ def add_rings(figure, points: list[AgencyPoint], *, radius_km: float, name: str,
         for a in points
     ]
     DataLayer(
-        figure, features, styles=[{"color": colour, "weight": 1, "opacity": 0.6, "fillColor": colour, "fillOpacity": 0.04}],
+        # Outlines only: a fill, however faint, stacks where rings overlap and shifts the districts' colours.
+        figure, features, styles=[{"color": colour, "weight": 1, "opacity": 0.6, "fill": False}],
         name=name, show=show, interactive=False, circle_metres=round(radius_km * 1000),
     ).add_to(figure)
 
@@ -643,7 +644,8 @@ def gaps_figure(
         entries = [(_swatch("#f7f7f7"), "", _("No gap"))] + [
             (_swatch(ramp[i]), "", n) for i, n in ((1, _("1 gap")), (2, _("2 gaps")), (3, _("3 gaps")), (4, _("4 or more")))
         ]
-    entries.append((_swatch(None), "", _("Not assessed (referral data you may not count)")))
+    if gap in coverage.NETWORK_GAPS and any(not row.network_assessed for row in rows):
+        entries.append((_swatch(None), "", _("Not assessed (referral data you may not count)")))
     entries.append(("background:#54278f;color:#fff;border-radius:50%", "1", _("Suggested site, with its reach")))
     figure.get_root().html.add_child(folium.Element(legend_html(label, entries, [
         _("Suggestions are district centres chosen one at a time to newly cover the most need within %(km)s km.") % {"km": f"{radius_km:,.0f}"}

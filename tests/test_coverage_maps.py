@@ -1,5 +1,7 @@
 """Coverage map figures built from plain rows (no database): assets, escaping, layers, suppression."""
 
+import re
+
 from mapping import coverage, coverage_maps
 from mapping.coverage import Activity, AgencyPoint, DistrictPoint
 from mapping.maps import external_urls, render_page, render_standalone
@@ -87,3 +89,27 @@ def test_the_gap_map_numbers_its_suggestions():
         newly_label=lambda s: f"{s.newly_covered:.0f} people",
     ))
     assert '<span class="aht-suggestion">1</span>' in shown(html) and "Newly covers: 12 people" in shown(html)
+
+
+def test_the_gap_map_shows_not_assessed_in_its_legend_only_where_something_is_not_assessed():
+    rows, agencies = rows_and_agencies()
+
+    def legend(gap, rows):
+        return shown(render_page(coverage_maps.gaps_figure(
+            rows, [], agencies, boundaries={}, state_outlines={}, gap=gap, radius_km=100, links=LINKS, attribution="",
+            newly_label=str,
+        )))
+
+    assert "Not assessed" not in legend("", rows) and "Not assessed" not in legend("unlinked_agencies", rows)
+    unassessed = coverage.analyse([PUNE, PATNA], agencies, Activity(network_state_ids=frozenset()), radius_km=100).rows
+    assert "Not assessed" in legend("unlinked_agencies", unassessed) and "Not assessed" not in legend("no_cwc", unassessed)
+
+
+def test_reach_rings_are_outlines_so_overlaps_never_shift_the_district_colours():
+    rows, agencies = rows_and_agencies()
+    html = render_page(coverage_maps.coverage_figure(
+        rows, agencies, boundaries={}, state_outlines={}, indicator="ahtu", radius_km=100, links=LINKS, attribution="", rings=True,
+    ))
+    rings = [style for style in re.findall(r"\[\{[^\]]*\}\]\[f\.properties\.k", html) if '"opacity": 0.6' in style]
+    assert len(rings) == 4  # shelters and AHTUs, each in style and pointToLayer
+    assert all('"fill": false' in style and "fillOpacity" not in style for style in rings)
