@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -318,12 +318,14 @@ def return_create_view(request):
     form = AhtuReturnForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            ahtu_return = ahtu_return_create(
-                ahtu=form.cleaned_data["ahtu"], month=form.cleaned_data["month"], values=form.values,
-                remarks=form.cleaned_data["remarks"], by=request.user,
-            )
-            if request.POST.get("submit"):
-                ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
+            # "Save and submit" is one step: a return that cannot be submitted yet is not left behind as a draft.
+            with transaction.atomic():
+                ahtu_return = ahtu_return_create(
+                    ahtu=form.cleaned_data["ahtu"], month=form.cleaned_data["month"], values=form.values,
+                    remarks=form.cleaned_data["remarks"], by=request.user,
+                )
+                if request.POST.get("submit"):
+                    ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -377,9 +379,10 @@ def return_edit_view(request, pk):
     form = AhtuReturnForm(request.POST or None, instance=ahtu_return, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            ahtu_return_update(ahtu_return=ahtu_return, values=form.values, remarks=form.cleaned_data["remarks"], by=request.user)
-            if request.POST.get("submit"):
-                ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
+            with transaction.atomic():  # saved and submitted, or nothing changed
+                ahtu_return_update(ahtu_return=ahtu_return, values=form.values, remarks=form.cleaned_data["remarks"], by=request.user)
+                if request.POST.get("submit"):
+                    ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
         except ValidationError as exc:
             _form_error(form, exc)
         else:

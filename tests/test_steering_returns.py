@@ -230,6 +230,24 @@ class TestPages:
         r = AhtuReturn.objects.get()
         assert response.status_code == 302 and r.status == ReturnStatus.SUBMITTED and r.victims_rescued == 2
 
+    def test_save_and_submit_of_a_running_month_leaves_nothing_behind(self, login, cast):
+        running = timezone.localdate().replace(day=1)
+        client = login(cast.arjun)
+        data = {"ahtu": cast.ahtu.pk, "month": month_key(running), **figures(victims_rescued=2), "remarks": "", "submit": "1"}
+        response = client.post(reverse("coordination:return_create"), data)
+        assert response.status_code == 200 and "once the month is over" in str(response.context["form"].non_field_errors())
+        assert not AhtuReturn.objects.exists()
+        # Saving it as a draft then works (no "already has a return" from the failed attempt).
+        del data["submit"]
+        assert client.post(reverse("coordination:return_create"), data).status_code == 302
+        r = AhtuReturn.objects.get()
+        assert r.status == ReturnStatus.DRAFT
+        # Editing and submitting it fails as a whole: the figures are not changed either.
+        response = client.post(reverse("coordination:return_edit", args=[r.pk]), {**figures(victims_rescued=7), "remarks": "", "submit": "1"})
+        assert response.status_code == 200 and response.context["form"].non_field_errors()
+        r.refresh_from_db()
+        assert (r.status, r.victims_rescued) == (ReturnStatus.DRAFT, 2)
+
     def test_the_review_page_approves_and_returns(self, login, cast):
         r = plant_return(cast.ahtu, JAN, status="submitted")
         client = login(cast.rahul)
