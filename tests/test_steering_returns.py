@@ -329,6 +329,12 @@ class TestImport:
         assert report.bad_lines == [3, 4, 5, 6, 7, 8, 9]
         assert "Nothing was written" in report.summary()
 
+    @pytest.mark.parametrize("cell", ["1_0", "+5", "٣", "5.0", " 1 2 "])
+    def test_a_figure_is_plain_digits(self, cast, cell):
+        report = import_returns(csv_text(row("PUNE-AHTU", "2024-01", cell)))
+        assert [(e.line, e.column) for e in report.errors] == [(2, "cases_registered")]
+        assert "not a whole number" in report.errors[0].message and not AhtuReturn.objects.exists()
+
     def test_skip_invalid_writes_the_good_rows(self, cast):
         report = import_returns(csv_text(row("PUNE-AHTU", "2024-01"), row("NOPE", "2024-02")), skip_invalid=True)
         assert (report.written, report.created, report.skipped) == (True, 1, 1)
@@ -394,3 +400,10 @@ class TestImport:
         out = StringIO()
         call_command("import_returns", str(good), "--status", "submitted", stdout=out, stderr=StringIO())
         assert "Created 1" in out.getvalue() and AhtuReturn.objects.get().status == "submitted"
+
+    def test_the_command_names_the_statuses_it_takes(self, cast, tmp_path, capsys):
+        good = tmp_path / "good.csv"
+        good.write_text("".join(csv_text(row())))
+        with pytest.raises(CommandError, match=r"invalid choice: 'draft' \(choose from 'approved', 'submitted'\)"):
+            call_command("import_returns", str(good), "--status", "draft", stdout=StringIO(), stderr=StringIO())
+        assert not AhtuReturn.objects.exists()
