@@ -507,7 +507,10 @@ def actions_panel(user, *, today) -> dict | None:
     if scope.superuser:
         items = ActionItem.objects.open()
     rows, total = first_with_total(items.with_list_related().order_by("due_on", "pk"), 8)
-    return {"items": rows, "total": total, "today": today} if total else None
+    # The full list behind the panel: a committee's members follow every item of their meetings, not only
+    # those their agencies own ("mine" would show them nothing).
+    mine_only = not scope.superuser and not any(m.agency.kind == AgencyKind.COMMITTEE for m in scope.memberships)
+    return {"items": rows, "total": total, "today": today, "mine_only": mine_only} if total else None
 
 
 def dashboard(user, *, now=None) -> Dashboard:

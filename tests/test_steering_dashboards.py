@@ -157,6 +157,16 @@ class TestActionItems:
         assert board(login(cast.asha)).actions is None
         assert [i.title for i in board(login(cast.sunil)).actions["items"]] == ["Notify AHTUs"]
 
+    def test_the_link_to_all_items_lists_what_the_panel_summarises(self, login, cast):
+        meeting = CommitteeMeeting.objects.create(committee=cast.committee, held_on=timezone.localdate() - timedelta(days=90), title="SC 1")
+        ActionItem.objects.create(meeting=meeting, title="Notify AHTUs", owner=cast.mh_ahtb, due_on=timezone.localdate())
+        action_list = reverse("coordination:action_list")
+        for user in (cast.rahul, cast.sunil, cast.root):
+            client = login(user)
+            link = re.search(r'href="(%s[^"]*)">All action items' % action_list, client.get(HOME).content.decode()).group(1)
+            listed = client.get(link.replace("&amp;", "&")).context["items"]
+            assert [i.title for i in listed] == ["Notify AHTUs"], user.username
+
 
 @pytest.mark.parametrize("user", ["asha", "devi", "rahul", "arjun", "sunil", "root", "omar"])
 def test_each_dashboard_uses_a_constant_number_of_queries(login, cast, user):
