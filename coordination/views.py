@@ -137,7 +137,7 @@ def impact_view(request):
         response["Content-Disposition"] = f'attachment; filename="impact-{_period_slug(table)}.csv"'
         return response
     suppressed = needs_suppression(request.user, state_ids=impact_filter.state_ids or None)
-    paginator = Paginator(_sorted_ahtus(table.by_ahtu, request.GET.get("sort")), AHTU_PAGE_SIZE)
+    paginator = Paginator(_sorted_ahtus(table.by_ahtu, request.GET.get("sort"), suppressed), AHTU_PAGE_SIZE)
     ahtu_page = paginator.get_page(request.GET.get("page"))
     _with_cells([*table.by_month, *table.by_state, *ahtu_page.object_list], REPORT_ORDER, suppressed)
     footer = _with_cells([dict(table.totals)], REPORT_ORDER, suppressed)[0]
@@ -173,9 +173,13 @@ def _period_slug(table) -> str:
     return f"{first}-to-{last}"
 
 
-def _sorted_ahtus(rows, sort):
+def _sorted_ahtus(rows, sort, suppressed=False):
     key = (sort or "").lstrip("-")
-    if key in FIELDS or key == "months":
+    if key in FIELDS:
+        # Counts shown as "<5" sort as one value: their order would tell a 4 from a 1.
+        value = (lambda n: settings.SMALL_COUNT_THRESHOLD - 0.5 if suppress(n) != n else n) if suppressed else (lambda n: n)
+        return sorted(rows, key=lambda r: (value(r[key]), r["name"]), reverse=not (sort or "").startswith("-"))
+    if key == "months":
         return sorted(rows, key=lambda r: (r[key], r["name"]), reverse=not (sort or "").startswith("-"))
     if key == "name":
         return sorted(rows, key=lambda r: r["name"], reverse=(sort or "").startswith("-"))
