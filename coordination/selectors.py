@@ -607,7 +607,9 @@ def impact_document(table: ImpactTable, *, suppressed: bool) -> dict:
     return {
         "since": month_key(table.filter.since) if table.filter.since else None,
         "until": month_key(table.filter.until) if table.filter.until else None,
-        "states": [row["state"] for row in table.by_state],
+        # The states asked for (even those with no approved return), else every state that reported.
+        "states": (list(State.objects.filter(pk__in=table.filter.state_ids).order_by("name").values_list("name", flat=True))
+                   if table.filter.state_ids else [row["state"] for row in table.by_state]),
         "approved_returns": table.returns,
         "ahtus": table.ahtus,
         "suppressed_below": settings.SMALL_COUNT_THRESHOLD if suppressed else None,

@@ -211,6 +211,18 @@ class TestTheCommand:
         with pytest.raises(CommandError, match="Unknown state 'Atlantis'"):
             call_command("impact_report", "--state", "Atlantis", stdout=StringIO())
 
+    def test_it_names_the_states_asked_for_even_without_returns(self, cast, planted):
+        out = StringIO()
+        call_command("impact_report", "--state", "Bihar", "--format", "text", stdout=out)
+        assert out.getvalue().splitlines()[0] == "AHTU results, first return to latest return; Bihar"
+        out = StringIO()
+        call_command("impact_report", "--state", "bihar,west bengal", "--format", "json", stdout=out)
+        data = json.loads(out.getvalue())
+        assert (data["states"], data["totals"]["victims_rescued"]) == (["Bihar", "West Bengal"], 30)
+        out = StringIO()
+        call_command("impact_report", "--format", "text", stdout=out)
+        assert out.getvalue().splitlines()[0].endswith("; all states")
+
     def test_bad_months_are_refused(self, cast):
         with pytest.raises(CommandError, match="YYYY-MM"):
             call_command("impact_report", "--since", "Jan 2024", stdout=StringIO())
