@@ -214,6 +214,14 @@ class TestMeetingsAndActions:
         assert [i.title for i in client.get(reverse("coordination:action_list"), {"show": "overdue"}).context["items"]] == [
             "Notify the AHTUs as police stations"]
 
+    def test_the_mine_filter_offers_yes_no_or_any(self, login, cast, meeting, item):
+        ActionItem.objects.create(meeting=meeting, title="WCD report", owner=cast.mh_wcd, due_on=timezone.localdate() + timedelta(days=30))
+        client = login(cast.rahul)
+        html = client.get(reverse("coordination:action_list")).content.decode()
+        assert ">Any</option>" in html and "Unknown" not in html
+        assert len(client.get(reverse("coordination:action_list"), {"mine": "unknown"}).context["items"]) == 2
+        assert [i.title for i in client.get(reverse("coordination:action_list"), {"mine": "false"}).context["items"]] == ["WCD report"]
+
 
 class TestTracker:
     def test_cells_show_filed_missing_late_and_not_yet_due(self, login, cast, settings):
