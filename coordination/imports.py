@@ -200,7 +200,9 @@ def _write(rows: list[_Row], *, status: str, by) -> None:
         returns.append(
             AhtuReturn(
                 ahtu=row.ahtu, month=row.month, status=status, imported=True, created_by=user, created_at=now,
-                first_submitted_at=submitted_at, submitted_at=submitted_at, submitted_by=user,
+                # The AHTU submitted these figures outside the system; whoever imports them only records them
+                # (the import event names them), so a reviewer may still review what they imported as submitted.
+                first_submitted_at=submitted_at, submitted_at=submitted_at, submitted_by=None,
                 reviewed_at=now if status == ReturnStatus.APPROVED else None,
                 reviewed_by=user if status == ReturnStatus.APPROVED else None,
                 **row.values,

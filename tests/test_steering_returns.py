@@ -389,6 +389,17 @@ class TestImport:
         assert login(cast.arjun).get(reverse("coordination:return_import")).status_code == 403
         assert login(cast.devi).get(reverse("coordination:return_import")).status_code == 403
 
+    def test_a_reviewer_reviews_the_returns_they_imported_as_submitted(self, login, cast):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        upload = SimpleUploadedFile("r.csv", "".join(csv_text(row())).encode())
+        client = login(cast.rahul)
+        client.post(reverse("coordination:return_import"), {"file": upload, "status": "submitted"})
+        r = AhtuReturn.objects.get()
+        assert r.status == "submitted" and r.events.get().actor == cast.rahul
+        assert client.post(reverse("coordination:return_review", args=[r.pk]), {"action": "approve"}).status_code == 302
+        assert AhtuReturn.objects.get().status == "approved"
+
     def test_the_command_reports_errors_and_fails(self, cast, tmp_path):
         good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
         good.write_text("".join(csv_text(row())))
