@@ -272,6 +272,13 @@ class TestPages:
         assert login(getattr(cast, user)).post(reverse("coordination:return_submit", args=[r.pk])).status_code == status
         assert AhtuReturn.objects.get(pk=r.pk).status == ("submitted" if status == 302 else "draft")
 
+    def test_a_returned_return_is_not_saved_as_a_draft(self, login, cast):
+        client = login(cast.arjun)
+        returned = plant_return(cast.ahtu, JAN, status="returned")
+        html = client.get(reverse("coordination:return_edit", args=[returned.pk])).content.decode()
+        assert "Save, submit later" in html and "Save as draft" not in html
+        assert "Save as draft" in client.get(reverse("coordination:return_edit", args=[plant_return(cast.ahtu, FEB, status="draft").pk])).content.decode()
+
     def test_a_submitted_return_is_not_editable(self, login, cast):
         r = plant_return(cast.ahtu, JAN, status="submitted", victims_rescued=3)
         response = login(cast.arjun).post(reverse("coordination:return_edit", args=[r.pk]), {**figures(victims_rescued=9), "remarks": ""})
