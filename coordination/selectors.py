@@ -308,6 +308,7 @@ def returns_to_file(user, *, today: date | None = None, months: int = 12) -> lis
     window = months_between(add_months(last, -(months - 1)), last)
     grid = tracker_grid(ahtus, window)
     due_day, tz = settings.AHTU_RETURN_DUE_DAY, settings.TIME_ZONE
+    filers = rules.filing_ahtu_ids(user)  # a viewer of the AHTU sees what is due, without buttons that refuse them
     todo = []
     for ahtu, cells in grid:
         for cell in cells:
@@ -315,7 +316,7 @@ def returns_to_file(user, *, today: date | None = None, months: int = 12) -> lis
                 todo.append({
                     "ahtu": ahtu, "month": cell.month, "status": cell.status, "return_pk": cell.return_pk,
                     "due": due_at(cell.month, due_day=due_day, tz=tz) - timedelta(seconds=1),
-                    "overdue": cell.status == "missing",
+                    "overdue": cell.status == "missing", "can_file": ahtu.pk in filers,
                 })
     return todo
 
