@@ -270,14 +270,18 @@ def return_tracker_view(request):
     params.pop("page", None)
     grid = tracker_grid(list(page.object_list), months)
     context = {
-        "form": form, "months": months, "grid": grid, "rows": _tracker_rows(grid),
+        "form": form, "months": months, "grid": grid,
+        # Cells link to the returns this user may open (the committee follows who filed, not the figures).
+        "rows": _tracker_rows(grid, readable=lambda ahtu: scope.superuser or ahtu.pk in scope.agency_ids
+                              or ahtu.state_id in scope.supervised_state_ids),
+        "can_read_returns": rules.can_read_returns(request.user),
         "summary": tracker_summary(ahtus, months), "page_obj": page, "is_paginated": page.has_other_pages(),
         "querystring": params.urlencode(), "statuses": ReturnStatus, "due_day": settings.AHTU_RETURN_DUE_DAY,
     }
     return render(request, "coordination/return_tracker.html", context)
 
 
-def _tracker_rows(grid):
+def _tracker_rows(grid, readable=lambda ahtu: True):
     """(AHTU, cells as ready <td>s): 600 cells render from strings, not from 600 template branches."""
     words = {
         "approved": ("✓", _("approved")), "submitted": ("S", _("submitted, awaiting review")),
@@ -294,7 +298,7 @@ def _tracker_rows(grid):
             title = f"{cell.month:%b %Y}: {label}" + (f", {late}" if cell.late and cell.status not in ("missing",) else "") + (
                 f" ({draft})" if cell.status == "missing" and cell.return_pk else "")
             css = (cell.status or "none") + (" late" if cell.late and cell.status in ("approved", "submitted", "returned") else "")
-            if cell.return_pk and cell.status in ("approved", "submitted", "returned"):
+            if cell.return_pk and cell.status in ("approved", "submitted", "returned") and readable(ahtu):
                 inner = f'<a class="{css}" href="{detail}{cell.return_pk}/" title="{escape(title)}">{mark}</a>'
             else:
                 inner = f'<span class="{css}" title="{escape(title)}">{mark}</span>'

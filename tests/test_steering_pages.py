@@ -249,6 +249,17 @@ class TestTracker:
         assert names(cast.arjun) == ["AHTU Pune"]
         assert names(cast.sunil) == ["AHTU Pune", "AHTU Kolkata"]
 
+    def test_cells_link_only_to_returns_the_user_may_open(self, login, cast):
+        r = plant_return(cast.ahtu, add_months(last_ended_month(timezone.localdate()), -1), status="approved")
+        url, detail = reverse("coordination:return_tracker"), reverse("coordination:return_detail", args=[r.pk])
+        for user, linked in ((cast.devi, True), (cast.arjun, True), (cast.root, True), (cast.sunil, False)):
+            client = login(user)
+            html = client.get(url).content.decode()
+            assert (detail in html) is linked, user.username
+            assert (reverse("coordination:return_list") + '"' in html) is linked, user.username
+            if linked:
+                assert client.get(detail).status_code == 200
+
     def test_it_uses_constant_queries(self, login, cast):
         client = login(cast.sunil)
         url = reverse("coordination:return_tracker")
