@@ -67,10 +67,16 @@ def line_chart(series: list[Series], x_labels: list[str], *, title: str, descrip
         value = top_value * k / 4
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>')
         parts.append(f'<text class="axis" x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
-    for i, text in enumerate(x_labels):
-        if i % label_every == 0 or (i == count - 1 and count <= 24):
-            anchor = "end" if i == count - 1 and count > 1 else "middle"
-            parts.append(f'<text class="axis" x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}">{escape(text)}</text>')
+    shown = [i for i in range(count) if i % label_every == 0 or (i == count - 1 and count <= 24)]
+    anchors = {i: "middle" for i in shown}
+    if count > 1 and shown and shown[-1] == count - 1:
+        # The last label sits under its point when it fits, else ends there; a label it would touch is dropped.
+        last_width = _text_width(x_labels[-1])
+        anchors[count - 1] = "middle" if x(count - 1) + last_width / 2 <= width else "end"
+        last_left = x(count - 1) - (last_width / 2 if anchors[count - 1] == "middle" else last_width)
+        shown = [i for i in shown if i == count - 1 or x(i) + _text_width(x_labels[i]) / 2 + 4 <= last_left]
+    for i in shown:
+        parts.append(f'<text class="axis" x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchors[i]}">{escape(x_labels[i])}</text>')
     for s in series:
         path, segment = [], []
         for i, value in enumerate(s.values):
@@ -126,6 +132,11 @@ def bar_chart(rows: list[tuple[str, object]], *, title: str, description: str = 
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))
+
+
+def _text_width(text: str) -> float:
+    """About how wide a label is drawn (11px sans-serif: digits and most letters about 6.2px)."""
+    return 6.2 * len(str(text))
 
 
 def _short(text: str, limit: int = 22) -> str:

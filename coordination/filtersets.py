@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination.forms import MonthField
+from coordination.mixins import YesNoAnySelect
 from coordination.models import ActionItem, ActionStatus, AhtuReturn, ReturnStatus, TrainingEvent, TrainingTopic
 from coordination.selectors import impact_states
 from stakeholders.models import State
@@ -65,7 +66,7 @@ class ActionItemFilterSet(django_filters.FilterSet):
     SHOW_CHOICES = [("open", _("Open")), ("overdue", _("Overdue")), ("closed", _("Done or dropped")), ("all", _("All"))]
 
     show = django_filters.ChoiceFilter(choices=SHOW_CHOICES, method="filter_show", label=_("Show"), empty_label=None)
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Owned by my agencies"), widget=django_filters.widgets.BooleanWidget)
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Owned by my agencies"), widget=YesNoAnySelect)
     q = django_filters.CharFilter(method="search", label=_("Search"))
 
     class Meta:
@@ -86,7 +87,9 @@ class ActionItemFilterSet(django_filters.FilterSet):
         return queryset.open()
 
     def filter_mine(self, queryset, name, value):
-        return queryset.filter(owner_id__in=self.agency_ids) if value else queryset
+        if value is None:
+            return queryset
+        return queryset.filter(owner_id__in=self.agency_ids) if value else queryset.exclude(owner_id__in=self.agency_ids)
 
     def search(self, queryset, name, value):
         value = value.strip()

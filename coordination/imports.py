@@ -8,6 +8,7 @@ whether the return counts as late.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -26,6 +27,9 @@ IMPORT_COLUMNS = ["ahtu_code", "month", *FIELDS]
 OPTIONAL_COLUMNS = ["submitted_on"]
 IMPORT_STATUSES = (ReturnStatus.APPROVED, ReturnStatus.SUBMITTED)
 _CUMULATIVE_FIELDS = tuple(sorted({field for rule in CUMULATIVE_RULES for field in rule}))
+# Digits only (a minus sign is read so that it can be refused as negative): Python's int() would also take
+# "1_000", "+5" and other scripts' digits, none of which a return's figure is.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 @dataclass
@@ -118,12 +122,11 @@ def _parse(line, raw, agencies, errors, allowed_state_ids, today) -> _Row | None
             errors.append((field, "A number is required (0 if none)."))
             values[field] = None
             continue
-        try:
-            value = int(text)
-        except ValueError:
+        if not _WHOLE_NUMBER.fullmatch(text):
             errors.append((field, f"{text!r} is not a whole number."))
             values[field] = None
             continue
+        value = int(text)
         if value < 0:
             errors.append((field, "Cannot be negative."))
         elif value > MAX_MONTHLY_VALUE:
@@ -166,7 +169,7 @@ def _check_existing_and_cumulative(rows: list[_Row], report: ImportReport) -> li
     for row in rows:
         status = statuses.get((row.ahtu.pk, row.month))
         if status:
-            report.errors.append(RowError(row.line, "month", f"{row.ahtu.code} already has a {status} return for {month_key(row.month)}."))
+            report.errors.append(RowError(row.line, "month", f"{row.ahtu.code} already has a return for {month_key(row.month)} ({status})."))
         else:
             kept.append(row)
     while True:
@@ -197,7 +200,9 @@ def _write(rows: list[_Row], *, status: str, by) -> None:
         returns.append(
             AhtuReturn(
                 ahtu=row.ahtu, month=row.month, status=status, imported=True, created_by=user, created_at=now,
-                first_submitted_at=submitted_at, submitted_at=submitted_at, submitted_by=user,
+                # The AHTU submitted these figures outside the system; whoever imports them only records them
+                # (the import event names them), so a reviewer may still review what they imported as submitted.
+                first_submitted_at=submitted_at, submitted_at=submitted_at, submitted_by=None,
                 reviewed_at=now if status == ReturnStatus.APPROVED else None,
                 reviewed_by=user if status == ReturnStatus.APPROVED else None,
                 **row.values,

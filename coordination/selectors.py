@@ -308,6 +308,7 @@ def returns_to_file(user, *, today: date | None = None, months: int = 12) -> lis
     window = months_between(add_months(last, -(months - 1)), last)
     grid = tracker_grid(ahtus, window)
     due_day, tz = settings.AHTU_RETURN_DUE_DAY, settings.TIME_ZONE
+    filers = rules.filing_ahtu_ids(user)  # a viewer of the AHTU sees what is due, without buttons that refuse them
     todo = []
     for ahtu, cells in grid:
         for cell in cells:
@@ -315,7 +316,7 @@ def returns_to_file(user, *, today: date | None = None, months: int = 12) -> lis
                 todo.append({
                     "ahtu": ahtu, "month": cell.month, "status": cell.status, "return_pk": cell.return_pk,
                     "due": due_at(cell.month, due_day=due_day, tz=tz) - timedelta(seconds=1),
-                    "overdue": cell.status == "missing",
+                    "overdue": cell.status == "missing", "can_file": ahtu.pk in filers,
                 })
     return todo
 
@@ -507,7 +508,10 @@ def actions_panel(user, *, today) -> dict | None:
     if scope.superuser:
         items = ActionItem.objects.open()
     rows, total = first_with_total(items.with_list_related().order_by("due_on", "pk"), 8)
-    return {"items": rows, "total": total, "today": today} if total else None
+    # The full list behind the panel: a committee's members follow every item of their meetings, not only
+    # those their agencies own ("mine" would show them nothing).
+    mine_only = not scope.superuser and not any(m.agency.kind == AgencyKind.COMMITTEE for m in scope.memberships)
+    return {"items": rows, "total": total, "today": today, "mine_only": mine_only} if total else None
 
 
 def dashboard(user, *, now=None) -> Dashboard:
@@ -604,7 +608,9 @@ def impact_document(table: ImpactTable, *, suppressed: bool) -> dict:
     return {
         "since": month_key(table.filter.since) if table.filter.since else None,
         "until": month_key(table.filter.until) if table.filter.until else None,
-        "states": [row["state"] for row in table.by_state],
+        # The states asked for (even those with no approved return), else every state that reported.
+        "states": (list(State.objects.filter(pk__in=table.filter.state_ids).order_by("name").values_list("name", flat=True))
+                   if table.filter.state_ids else [row["state"] for row in table.by_state]),
         "approved_returns": table.returns,
         "ahtus": table.ahtus,
         "suppressed_below": settings.SMALL_COUNT_THRESHOLD if suppressed else None,

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -137,7 +137,7 @@ def impact_view(request):
         response["Content-Disposition"] = f'attachment; filename="impact-{_period_slug(table)}.csv"'
         return response
     suppressed = needs_suppression(request.user, state_ids=impact_filter.state_ids or None)
-    paginator = Paginator(_sorted_ahtus(table.by_ahtu, request.GET.get("sort")), AHTU_PAGE_SIZE)
+    paginator = Paginator(_sorted_ahtus(table.by_ahtu, request.GET.get("sort"), suppressed), AHTU_PAGE_SIZE)
     ahtu_page = paginator.get_page(request.GET.get("page"))
     _with_cells([*table.by_month, *table.by_state, *ahtu_page.object_list], REPORT_ORDER, suppressed)
     footer = _with_cells([dict(table.totals)], REPORT_ORDER, suppressed)[0]
@@ -173,9 +173,13 @@ def _period_slug(table) -> str:
     return f"{first}-to-{last}"
 
 
-def _sorted_ahtus(rows, sort):
+def _sorted_ahtus(rows, sort, suppressed=False):
     key = (sort or "").lstrip("-")
-    if key in FIELDS or key == "months":
+    if key in FIELDS:
+        # Counts shown as "<5" sort as one value: their order would tell a 4 from a 1.
+        value = (lambda n: settings.SMALL_COUNT_THRESHOLD - 0.5 if suppress(n) != n else n) if suppressed else (lambda n: n)
+        return sorted(rows, key=lambda r: (value(r[key]), r["name"]), reverse=not (sort or "").startswith("-"))
+    if key == "months":
         return sorted(rows, key=lambda r: (r[key], r["name"]), reverse=not (sort or "").startswith("-"))
     if key == "name":
         return sorted(rows, key=lambda r: r["name"], reverse=(sort or "").startswith("-"))
@@ -266,14 +270,18 @@ def return_tracker_view(request):
     params.pop("page", None)
     grid = tracker_grid(list(page.object_list), months)
     context = {
-        "form": form, "months": months, "grid": grid, "rows": _tracker_rows(grid),
+        "form": form, "months": months, "grid": grid,
+        # Cells link to the returns this user may open (the committee follows who filed, not the figures).
+        "rows": _tracker_rows(grid, readable=lambda ahtu: scope.superuser or ahtu.pk in scope.agency_ids
+                              or ahtu.state_id in scope.supervised_state_ids),
+        "can_read_returns": rules.can_read_returns(request.user),
         "summary": tracker_summary(ahtus, months), "page_obj": page, "is_paginated": page.has_other_pages(),
         "querystring": params.urlencode(), "statuses": ReturnStatus, "due_day": settings.AHTU_RETURN_DUE_DAY,
     }
     return render(request, "coordination/return_tracker.html", context)
 
 
-def _tracker_rows(grid):
+def _tracker_rows(grid, readable=lambda ahtu: True):
     """(AHTU, cells as ready <td>s): 600 cells render from strings, not from 600 template branches."""
     words = {
         "approved": ("✓", _("approved")), "submitted": ("S", _("submitted, awaiting review")),
@@ -290,7 +298,7 @@ def _tracker_rows(grid):
             title = f"{cell.month:%b %Y}: {label}" + (f", {late}" if cell.late and cell.status not in ("missing",) else "") + (
                 f" ({draft})" if cell.status == "missing" and cell.return_pk else "")
             css = (cell.status or "none") + (" late" if cell.late and cell.status in ("approved", "submitted", "returned") else "")
-            if cell.return_pk and cell.status in ("approved", "submitted", "returned"):
+            if cell.return_pk and cell.status in ("approved", "submitted", "returned") and readable(ahtu):
                 inner = f'<a class="{css}" href="{detail}{cell.return_pk}/" title="{escape(title)}">{mark}</a>'
             else:
                 inner = f'<span class="{css}" title="{escape(title)}">{mark}</span>'
@@ -318,12 +326,14 @@ def return_create_view(request):
     form = AhtuReturnForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            ahtu_return = ahtu_return_create(
-                ahtu=form.cleaned_data["ahtu"], month=form.cleaned_data["month"], values=form.values,
-                remarks=form.cleaned_data["remarks"], by=request.user,
-            )
-            if request.POST.get("submit"):
-                ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
+            # "Save and submit" is one step: a return that cannot be submitted yet is not left behind as a draft.
+            with transaction.atomic():
+                ahtu_return = ahtu_return_create(
+                    ahtu=form.cleaned_data["ahtu"], month=form.cleaned_data["month"], values=form.values,
+                    remarks=form.cleaned_data["remarks"], by=request.user,
+                )
+                if request.POST.get("submit"):
+                    ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -377,9 +387,10 @@ def return_edit_view(request, pk):
     form = AhtuReturnForm(request.POST or None, instance=ahtu_return, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            ahtu_return_update(ahtu_return=ahtu_return, values=form.values, remarks=form.cleaned_data["remarks"], by=request.user)
-            if request.POST.get("submit"):
-                ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
+            with transaction.atomic():  # saved and submitted, or nothing changed
+                ahtu_return_update(ahtu_return=ahtu_return, values=form.values, remarks=form.cleaned_data["remarks"], by=request.user)
+                if request.POST.get("submit"):
+                    ahtu_return_submit(ahtu_return=ahtu_return, by=request.user)
         except ValidationError as exc:
             _form_error(form, exc)
         else:

@@ -101,6 +101,17 @@ class TestAhtuMember:
         assert add_months(last, -4) in months and months[add_months(last, -4)]["overdue"]
         assert len(todo) == 12 - 2
 
+    def test_a_viewer_of_the_ahtu_sees_what_is_due_without_filing_buttons(self, login, cast):
+        cast.ahtu.__class__.objects.filter(pk=cast.ahtu.pk).update(created_at=timezone.now() - timedelta(days=400))
+        returned = plant_return(cast.ahtu, add_months(last_ended_month(timezone.localdate()), -1), status="returned")
+        viewer = make_user("vikram", agency=cast.ahtu, role="viewer")
+        html = login(viewer).get(HOME).content.decode()
+        assert "Monthly returns to file" in html
+        assert reverse("coordination:return_create") not in html and reverse("coordination:return_edit", args=[returned.pk]) not in html
+        assert reverse("coordination:return_detail", args=[returned.pk]) in html
+        html = login(cast.arjun).get(HOME).content.decode()
+        assert reverse("coordination:return_create") in html and reverse("coordination:return_edit", args=[returned.pk]) in html
+
     def test_months_before_the_ahtu_existed_are_not_asked_for(self, login, cast):
         # Registered today: only last month may be asked for (it ended before registration, so not even that).
         assert board(login(cast.arjun)).returns_todo == []
@@ -156,6 +167,16 @@ class TestActionItems:
         assert "overdue since" in response.content.decode()
         assert board(login(cast.asha)).actions is None
         assert [i.title for i in board(login(cast.sunil)).actions["items"]] == ["Notify AHTUs"]
+
+    def test_the_link_to_all_items_lists_what_the_panel_summarises(self, login, cast):
+        meeting = CommitteeMeeting.objects.create(committee=cast.committee, held_on=timezone.localdate() - timedelta(days=90), title="SC 1")
+        ActionItem.objects.create(meeting=meeting, title="Notify AHTUs", owner=cast.mh_ahtb, due_on=timezone.localdate())
+        action_list = reverse("coordination:action_list")
+        for user in (cast.rahul, cast.sunil, cast.root):
+            client = login(user)
+            link = re.search(r'href="(%s[^"]*)">All action items' % action_list, client.get(HOME).content.decode()).group(1)
+            listed = client.get(link.replace("&amp;", "&")).context["items"]
+            assert [i.title for i in listed] == ["Notify AHTUs"], user.username
 
 
 @pytest.mark.parametrize("user", ["asha", "devi", "rahul", "arjun", "sunil", "root", "omar"])

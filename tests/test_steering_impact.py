@@ -170,6 +170,20 @@ class TestSuppression:
         assert all(row["convicted"] in (0, "<5") for row in data["by_month"] + data["by_state"] + data["by_ahtu"])
         assert "<5" in text.getvalue() and not re.search(r"convicted\s+3\b", text.getvalue())
 
+    def test_sorting_by_a_figure_does_not_rank_the_suppressed_counts(self, login, cast):
+        for name, convicted in (("AHTU A", 4), ("AHTU B", 1), ("AHTU C", 10)):
+            plant_return(make_agency(kind="ahtu", name=name, district=cast.geo.mumbai), JAN, arrested=20, convicted=convicted)
+        period = {"since": "2024-01", "until": "2024-01"}
+
+        def order(user, sort):
+            return [row["name"] for row in login(user).get(IMPACT, {**period, "sort": sort}).context["ahtu_page"]]
+
+        # On screen, unsuppressed: by the figure.
+        assert order(cast.root, "convicted") == ["AHTU C", "AHTU A", "AHTU B"]
+        # Suppressed: the "<5" counts tie and keep the order of their names, whichever way.
+        assert order(cast.sunil, "convicted") == ["AHTU C", "AHTU B", "AHTU A"]
+        assert order(cast.sunil, "-convicted") == ["AHTU A", "AHTU B", "AHTU C"]
+
     def test_the_threshold_is_a_setting(self, login, cast, three, settings):
         settings.SMALL_COUNT_THRESHOLD = 3
         html = login(cast.sunil).get(IMPACT, {"since": "2024-01", "until": "2024-02"}).content.decode()
@@ -196,6 +210,18 @@ class TestTheCommand:
         assert json.loads(out.getvalue())["totals"]["victims_rescued"] == 60
         with pytest.raises(CommandError, match="Unknown state 'Atlantis'"):
             call_command("impact_report", "--state", "Atlantis", stdout=StringIO())
+
+    def test_it_names_the_states_asked_for_even_without_returns(self, cast, planted):
+        out = StringIO()
+        call_command("impact_report", "--state", "Bihar", "--format", "text", stdout=out)
+        assert out.getvalue().splitlines()[0] == "AHTU results, first return to latest return; Bihar"
+        out = StringIO()
+        call_command("impact_report", "--state", "bihar,west bengal", "--format", "json", stdout=out)
+        data = json.loads(out.getvalue())
+        assert (data["states"], data["totals"]["victims_rescued"]) == (["Bihar", "West Bengal"], 30)
+        out = StringIO()
+        call_command("impact_report", "--format", "text", stdout=out)
+        assert out.getvalue().splitlines()[0].endswith("; all states")
 
     def test_bad_months_are_refused(self, cast):
         with pytest.raises(CommandError, match="YYYY-MM"):

@@ -214,6 +214,14 @@ class TestMeetingsAndActions:
         assert [i.title for i in client.get(reverse("coordination:action_list"), {"show": "overdue"}).context["items"]] == [
             "Notify the AHTUs as police stations"]
 
+    def test_the_mine_filter_offers_yes_no_or_any(self, login, cast, meeting, item):
+        ActionItem.objects.create(meeting=meeting, title="WCD report", owner=cast.mh_wcd, due_on=timezone.localdate() + timedelta(days=30))
+        client = login(cast.rahul)
+        html = client.get(reverse("coordination:action_list")).content.decode()
+        assert ">Any</option>" in html and "Unknown" not in html
+        assert len(client.get(reverse("coordination:action_list"), {"mine": "unknown"}).context["items"]) == 2
+        assert [i.title for i in client.get(reverse("coordination:action_list"), {"mine": "false"}).context["items"]] == ["WCD report"]
+
 
 class TestTracker:
     def test_cells_show_filed_missing_late_and_not_yet_due(self, login, cast, settings):
@@ -240,6 +248,17 @@ class TestTracker:
         assert names(cast.mitra) == ["AHTU Kolkata"]
         assert names(cast.arjun) == ["AHTU Pune"]
         assert names(cast.sunil) == ["AHTU Pune", "AHTU Kolkata"]
+
+    def test_cells_link_only_to_returns_the_user_may_open(self, login, cast):
+        r = plant_return(cast.ahtu, add_months(last_ended_month(timezone.localdate()), -1), status="approved")
+        url, detail = reverse("coordination:return_tracker"), reverse("coordination:return_detail", args=[r.pk])
+        for user, linked in ((cast.devi, True), (cast.arjun, True), (cast.root, True), (cast.sunil, False)):
+            client = login(user)
+            html = client.get(url).content.decode()
+            assert (detail in html) is linked, user.username
+            assert (reverse("coordination:return_list") + '"' in html) is linked, user.username
+            if linked:
+                assert client.get(detail).status_code == 200
 
     def test_it_uses_constant_queries(self, login, cast):
         client = login(cast.sunil)

@@ -230,6 +230,24 @@ class TestPages:
         r = AhtuReturn.objects.get()
         assert response.status_code == 302 and r.status == ReturnStatus.SUBMITTED and r.victims_rescued == 2
 
+    def test_save_and_submit_of_a_running_month_leaves_nothing_behind(self, login, cast):
+        running = timezone.localdate().replace(day=1)
+        client = login(cast.arjun)
+        data = {"ahtu": cast.ahtu.pk, "month": month_key(running), **figures(victims_rescued=2), "remarks": "", "submit": "1"}
+        response = client.post(reverse("coordination:return_create"), data)
+        assert response.status_code == 200 and "once the month is over" in str(response.context["form"].non_field_errors())
+        assert not AhtuReturn.objects.exists()
+        # Saving it as a draft then works (no "already has a return" from the failed attempt).
+        del data["submit"]
+        assert client.post(reverse("coordination:return_create"), data).status_code == 302
+        r = AhtuReturn.objects.get()
+        assert r.status == ReturnStatus.DRAFT
+        # Editing and submitting it fails as a whole: the figures are not changed either.
+        response = client.post(reverse("coordination:return_edit", args=[r.pk]), {**figures(victims_rescued=7), "remarks": "", "submit": "1"})
+        assert response.status_code == 200 and response.context["form"].non_field_errors()
+        r.refresh_from_db()
+        assert (r.status, r.victims_rescued) == (ReturnStatus.DRAFT, 2)
+
     def test_the_review_page_approves_and_returns(self, login, cast):
         r = plant_return(cast.ahtu, JAN, status="submitted")
         client = login(cast.rahul)
@@ -253,6 +271,13 @@ class TestPages:
         r = plant_return(cast.ahtu, JAN, status="draft")
         assert login(getattr(cast, user)).post(reverse("coordination:return_submit", args=[r.pk])).status_code == status
         assert AhtuReturn.objects.get(pk=r.pk).status == ("submitted" if status == 302 else "draft")
+
+    def test_a_returned_return_is_not_saved_as_a_draft(self, login, cast):
+        client = login(cast.arjun)
+        returned = plant_return(cast.ahtu, JAN, status="returned")
+        html = client.get(reverse("coordination:return_edit", args=[returned.pk])).content.decode()
+        assert "Save, submit later" in html and "Save as draft" not in html
+        assert "Save as draft" in client.get(reverse("coordination:return_edit", args=[plant_return(cast.ahtu, FEB, status="draft").pk])).content.decode()
 
     def test_a_submitted_return_is_not_editable(self, login, cast):
         r = plant_return(cast.ahtu, JAN, status="submitted", victims_rescued=3)
@@ -311,6 +336,12 @@ class TestImport:
         assert report.bad_lines == [3, 4, 5, 6, 7, 8, 9]
         assert "Nothing was written" in report.summary()
 
+    @pytest.mark.parametrize("cell", ["1_0", "+5", "٣", "5.0", " 1 2 "])
+    def test_a_figure_is_plain_digits(self, cast, cell):
+        report = import_returns(csv_text(row("PUNE-AHTU", "2024-01", cell)))
+        assert [(e.line, e.column) for e in report.errors] == [(2, "cases_registered")]
+        assert "not a whole number" in report.errors[0].message and not AhtuReturn.objects.exists()
+
     def test_skip_invalid_writes_the_good_rows(self, cast):
         report = import_returns(csv_text(row("PUNE-AHTU", "2024-01"), row("NOPE", "2024-02")), skip_invalid=True)
         assert (report.written, report.created, report.skipped) == (True, 1, 1)
@@ -365,6 +396,17 @@ class TestImport:
         assert login(cast.arjun).get(reverse("coordination:return_import")).status_code == 403
         assert login(cast.devi).get(reverse("coordination:return_import")).status_code == 403
 
+    def test_a_reviewer_reviews_the_returns_they_imported_as_submitted(self, login, cast):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        upload = SimpleUploadedFile("r.csv", "".join(csv_text(row())).encode())
+        client = login(cast.rahul)
+        client.post(reverse("coordination:return_import"), {"file": upload, "status": "submitted"})
+        r = AhtuReturn.objects.get()
+        assert r.status == "submitted" and r.events.get().actor == cast.rahul
+        assert client.post(reverse("coordination:return_review", args=[r.pk]), {"action": "approve"}).status_code == 302
+        assert AhtuReturn.objects.get().status == "approved"
+
     def test_the_command_reports_errors_and_fails(self, cast, tmp_path):
         good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
         good.write_text("".join(csv_text(row())))
@@ -376,3 +418,10 @@ class TestImport:
         out = StringIO()
         call_command("import_returns", str(good), "--status", "submitted", stdout=out, stderr=StringIO())
         assert "Created 1" in out.getvalue() and AhtuReturn.objects.get().status == "submitted"
+
+    def test_the_command_names_the_statuses_it_takes(self, cast, tmp_path, capsys):
+        good = tmp_path / "good.csv"
+        good.write_text("".join(csv_text(row())))
+        with pytest.raises(CommandError, match=r"invalid choice: 'draft' \(choose from 'approved', 'submitted'\)"):
+            call_command("import_returns", str(good), "--status", "draft", stdout=StringIO(), stderr=StringIO())
+        assert not AhtuReturn.objects.exists()

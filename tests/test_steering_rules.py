@@ -104,6 +104,26 @@ class TestCharts:
         assert "<title>Trend</title>" in svg and "2024-02: Rescued 20" in svg
         assert "http" not in svg  # nothing to fetch
 
+    @pytest.mark.parametrize("labels", [
+        [f"2025-{m:02d}" for m in range(1, 13)],  # the impact page's default year
+        [f"2025-{m:02d}" for m in range(1, 12)] + ["December 2025 (latest)"],
+        ["a", "b"], [f"{2000 + n}-01" for n in range(30)],
+    ])
+    def test_month_labels_never_overlap(self, labels):
+        import re
+
+        svg = line_chart([Series("Rescued", list(range(len(labels))))], labels, title="t")
+        extents = []
+        for x, anchor, text in re.findall(r'<text class="axis" x="([\d.]+)" y="232" text-anchor="(\w+)">([^<]*)</text>', svg):
+            width = 6.2 * len(text)
+            start = float(x) - (width / 2 if anchor == "middle" else width if anchor == "end" else 0)
+            extents.append((start, start + width))
+        assert extents and labels[0] in svg
+        assert all(end <= next_start for (_s, end), (next_start, _e) in zip(extents, extents[1:])), extents
+        assert extents[-1][1] <= 760 and extents[0][0] >= 0
+        if len(labels) <= 24:
+            assert f">{labels[-1]}</text>" in svg  # the latest month is always named
+
     def test_a_suppressed_point_is_never_drawn_at_its_height(self):
         svg = line_chart([Series("Minors", [40, "<5", 30])], ["a", "b", "c"], title="t")
         assert "b: Minors &lt;5" in svg

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             for row in impact_rows(table, suppressed=True):
                 writer.writerow(row)
         else:
-            self._text(impact_document(table, suppressed=True))
+            self._text(impact_document(table, suppressed=True), all_states=not table.filter.state_ids)
 
     def _month(self, text, option):
         if not text:
@@ -58,9 +58,9 @@ class Command(BaseCommand):
             ids.append(pk)
         return tuple(sorted(set(ids)))
 
-    def _text(self, doc):
+    def _text(self, doc, *, all_states):
         period = f"{doc['since'] or 'first return'} to {doc['until'] or 'latest return'}"
-        self.stdout.write(f"AHTU results, {period}; {', '.join(doc['states']) or 'no state'}")
+        self.stdout.write(f"AHTU results, {period}; {'all states' if all_states else ', '.join(doc['states'])}")
         self.stdout.write(f"{doc['approved_returns']} approved returns from {doc['ahtus']} AHTUs"
                           + (f"; counts below {doc['suppressed_below']} shown as <{doc['suppressed_below']}." if doc["suppressed_below"] else "."))
         self.stdout.write("")

@@ -10,7 +10,7 @@ class Command(CsvImportCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument(
-            "--status", choices=[ReturnStatus.APPROVED, ReturnStatus.SUBMITTED], default=ReturnStatus.APPROVED,
+            "--status", choices=[ReturnStatus.APPROVED.value, ReturnStatus.SUBMITTED.value], default=ReturnStatus.APPROVED.value,
             help="Status of the imported returns (default: approved; 'submitted' leaves them for the state to review).",
         )
 
