@@ -39,7 +39,7 @@ from mapping.network import (
     Window,
     analyse,
 )
-from referrals.models import Case, Referral
+from referrals.models import Case, Referral, user_shares
 from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
@@ -94,17 +94,36 @@ class AggregateScope:
     state_ids: frozenset[int] = frozenset()
     agency_ids: frozenset[int] = frozenset()
     user: object = field(default=None, compare=False, hash=False)
+    # An agency's own page: only referrals with an end at these agencies, and their cases (what every member
+    # of the agency may count, whatever else one of them may count through other memberships or shares).
+    touching: frozenset[int] = frozenset()
 
     def key(self) -> str:
+        """The cache key part: two viewers with the same key must count exactly the same referrals."""
         if self.everything:
             return "all"
-        return "s" + ",".join(map(str, sorted(self.state_ids))) + "|a" + ",".join(map(str, sorted(self.agency_ids)))
+        key = "s" + ",".join(map(str, sorted(self.state_ids))) + "|a" + ",".join(map(str, sorted(self.agency_ids)))
+        if self.touching:
+            return key + "|t" + ",".join(map(str, sorted(self.touching)))
+        if self.user is not None:
+            shares = user_shares(self.user)
+            if shares.referral_ids or shares.case_ids:
+                key += f"|u{self.user.pk}"  # shared cases or referrals: what this user counts is theirs alone
+        return key
 
     def referrals(self):
-        return Referral.objects.all() if self.user is None else Referral.objects.for_aggregates(self.user)
+        referrals = Referral.objects.all() if self.user is None else Referral.objects.for_aggregates(self.user)
+        if self.touching:
+            referrals = referrals.filter(Q(from_agency_id__in=self.touching) | Q(to_agency_id__in=self.touching))
+        return referrals
 
     def cases(self):
-        return Case.objects.all() if self.user is None else Case.objects.for_aggregates(self.user)
+        cases = Case.objects.all() if self.user is None else Case.objects.for_aggregates(self.user)
+        if self.touching:
+            referred = Referral.objects.filter(Q(from_agency_id__in=self.touching) | Q(to_agency_id__in=self.touching))
+            cases = cases.filter(Q(opened_by_id__in=self.touching) | Q(holder_id__in=self.touching)
+                                 | Q(pk__in=referred.values("case_id")))
+        return cases
 
 
 def aggregate_scope(user=None) -> AggregateScope:

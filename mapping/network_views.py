@@ -271,7 +271,8 @@ def agency_view(request, code):
     if own_only:
         # An agency admin sees its own agency's referrals only, whatever else the gate would count.
         filters = NetworkFilters(since=filters.since, until=filters.until)
-        scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user)
+        scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user,
+                               touching=frozenset({agency.pk}))
     result, key = network_result(scope=scope, filters=filters)
     suppress = False if own_only else _suppressed(request, filters, access)
     viewed = _viewed(result, suppress, key)
@@ -307,7 +308,8 @@ def _map_inputs(request):
         own_only = not access.whole_network or (access.allowed_state_ids is not None and agency.state_id not in access.allowed_state_ids)
         if own_only:
             filters = NetworkFilters(since=filters.since, until=filters.until)
-            scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user)
+            scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user,
+                                   touching=frozenset({agency.pk}))
     elif not access.whole_network:
         raise Http404
     return access, form, filters, scope, own_only, agency

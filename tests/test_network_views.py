@@ -238,3 +238,22 @@ def test_an_empty_window_renders_without_findings_about_referrals(cast, login):
     assert "Isolated agencies" in page and "Stuck referrals" not in page
     assert login(cast.root).get(url("mapping:network_diagram")).status_code == 200
     assert login(cast.root).get(url("mapping:network_map_frame")).status_code == 200
+
+
+def test_an_agency_page_shows_the_agency_own_referrals_whoever_opened_it_first(cast, referrals, login):
+    """An admin who is also a member of another agency may count that agency's referrals, but the own-agency
+    page shows only the agency's own: and a colleague opening the same page (from the cache) sees no more."""
+    from stakeholders.services import membership_grant
+    from tests.factories import make_user
+
+    make_referral(case=make_case(opened_by=cast.outsider_agency), from_agency=cast.outsider_agency, to_agency=cast.cwc,
+                  sent_at=referrals - timedelta(days=1))
+    both = make_user("vikram", agency=cast.ahtu, role="admin")
+    membership_grant(agency=cast.outsider_agency, user=both, role="caseworker")
+    ego = reverse("mapping:network_agency", args=["PUNE-AHTU"])
+    for user in (both, cast.arjun):
+        page = login(user).get(ego, {"steps": 2}).content.decode()
+        assert "CWC Pune" in page and "Patna NGO" not in page, user
+        frame = login(user).get(url("mapping:network_map_frame", "agency=PUNE-AHTU")).content.decode()
+        assert "Patna NGO" not in frame, user
+
