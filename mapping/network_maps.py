@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import folium
 import networkx as nx
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -122,6 +123,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
     from stakeholders.vocab import AgencyKind
 
     labels = dict(AgencyKind.choices)
+    # Links go to an agency's network page, or to its registry entry when the viewer may not open the former.
+    network_pages = reverse("mapping:network_agency", args=["CODE"])[: -len("CODE/")]
     for kind in sorted(by_kind, key=lambda k: (-len(by_kind[k]), k)):
         members = sorted(by_kind[kind], key=lambda a: a.code)
         layer = folium.FeatureGroup(name=escape(f"{labels.get(kind, kind)} ({len(members)})"), show=True)
@@ -132,7 +135,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
             popup = f"<strong>{escape(a.name)}</strong><br>{escape(a.code)} · {escape(str(labels.get(a.kind, a.kind)))}"
             popup += "<br>" + escape(_("in %(i)s · out %(o)s referrals") % {"i": a.in_volume, "o": a.out_volume})
             if link:
-                popup += f'<br><a href="{escape(link)}" target="_top">{escape(_("Ego network"))}</a>'
+                label = _("Ego network") if link.startswith(network_pages) else _("Registry entry")
+                popup += f'<br><a href="{escape(link)}" target="_top">{escape(label)}</a>'
             features.append({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [a.longitude, a.latitude]},

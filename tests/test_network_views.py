@@ -257,3 +257,23 @@ def test_an_agency_page_shows_the_agency_own_referrals_whoever_opened_it_first(c
         frame = login(user).get(url("mapping:network_map_frame", "agency=PUNE-AHTU")).content.decode()
         assert "Patna NGO" not in frame, user
 
+
+def test_links_lead_to_pages_the_viewer_may_open(cast, referrals, login):
+    """Agencies whose network page would answer 404 for this viewer link to their registry entry instead."""
+    patna_network = reverse("mapping:network_agency", args=["PATNA-NGO"])
+    patna_registry = reverse("stakeholders:agency_detail", args=[cast.outsider_agency.pk])
+    devi = login(cast.devi)
+    for name, query in (("mapping:network", ""), ("mapping:network_diagram", ""), ("mapping:network_map_frame", ""),
+                        ("mapping:network_agency", "")):
+        target = reverse(name, args=["PUNE-DLSA"]) if name == "mapping:network_agency" else reverse(name)
+        page = devi.get(target + (f"?{query}" if query else "")).content.decode()
+        assert patna_network not in page and patna_registry in page, name
+    assert devi.get(patna_registry).status_code == 200
+    committee = login(cast.sunil).get(reverse("mapping:network_agency", args=["PUNE-DLSA"])).content.decode()
+    assert patna_network in committee
+
+    own = login(cast.arjun).get(reverse("mapping:network_agency", args=["PUNE-AHTU"])).content.decode()
+    assert reverse("mapping:network_agency", args=["PUNE-CWC"]) not in own
+    assert reverse("stakeholders:agency_detail", args=[cast.cwc.pk]) in own
+    frame = login(cast.arjun).get(url("mapping:network_map_frame", "agency=PUNE-AHTU")).content.decode()
+    assert reverse("mapping:network_agency", args=["PUNE-CWC"]) not in frame and "Registry entry" in frame
