@@ -45,7 +45,7 @@ from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 
 DEFAULT_WINDOW_DAYS = 90
-CACHE_VERSION = "network-v2"
+CACHE_VERSION = "network-v3"  # bumped when the cached result changes shape (v3: broker pairs)
 _ACCEPTED = (Status.ACCEPTED, Status.COMPLETED)
 
 

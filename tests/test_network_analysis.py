@@ -229,6 +229,44 @@ def test_every_finding_type_has_a_plain_explanation_and_an_action():
         assert finding.severity in network.SEVERITIES
 
 
+def test_explanations_say_plainly_what_the_numbers_mean():
+    # A broker: its share of routes read as a number of agency pairs (a share of a percent says little).
+    data = NetworkInput(
+        agencies=[agency(1, "ngo"), agency(2, "ngo"), agency(3, "ahtu"), agency(4, "police"), agency(5, "cwc"), agency(6, "cci")],
+        ties=[tie(1, 3, 20), tie(2, 3, 20), tie(3, 5, 20), tie(1, 4, 1), tie(4, 5, 1), tie(5, 6, 10)],
+    )
+    (broker,) = findings_of(analyse(data), "broker")
+    # NGO-1 and NGO-2 reach the CWC and the CCI through the AHTU: 4 of the 5 × 4 ordered pairs of other agencies.
+    assert broker.facts["pairs"] == 4 and "about 4 pairs of other agencies (20% of all such routes)" in explain(broker)[0]
+
+    # A tie slow by its median, and one whose answers come fast but after a deadline counted from the rescue.
+    data = NetworkInput(
+        agencies=[agency(1, "ahtu"), agency(2, "cwc"), agency(3, "hospital"), agency(4, "shelter_home")],
+        ties=[tie(1, 4, 6, accepted=6, answered=6, median_response_hours=100.0),
+              tie(2, 3, 6, accepted=6, answered=6, deadline_due=6, deadline_met=1, median_response_hours=9.0)],
+    )
+    slow = {f.agencies: f for f in findings_of(analyse(data), "slow_link")}
+    by_median = explain(slow[("AHTU-1", "SHELTER_HOME-4")])[0]
+    assert "answered slowly" in by_median and "100.0 hours" in by_median
+    by_law = explain(slow[("CWC-2", "HOSPITAL-3")])[0]
+    assert "often miss their legal deadline: 17% were answered within it" in by_law and "answered slowly" not in by_law
+    # Hidden figures are said to be hidden, not shown as a dash.
+    data.ties[1] = tie(2, 3, 6, accepted=3, answered=3, deadline_due=3, deadline_met=0, median_response_hours=9.0)
+    (hidden,) = [f for f in findings_of(redact(analyse(data), 5), "slow_link") if f.agencies == ("CWC-2", "HOSPITAL-3")]
+    assert "—" not in explain(hidden)[0] and "hidden" in explain(hidden)[0]
+
+    # Minors late to a CWC with hidden counts: no empty share; a referral due an hour ago is not "0 days" past due.
+    data = planted_articulation()
+    data.minor_cwc = [DistrictDelayRow(1, "Pune", "Maharashtra", total=3, late=1)]
+    data.ties[3] = tie(3, 4, 5, pending=1, overdue=1, oldest_overdue_due=NOW - timedelta(hours=1))
+    data.now = NOW
+    result = redact(analyse(data), 5)
+    (delay,) = findings_of(result, "minor_cwc_delay")
+    assert explain(delay)[0] == "In Pune (Maharashtra), <5 of <5 rescued minors did not reach a Child Welfare Committee within 24 hours (JJ Act s.31)."
+    (stuck,) = findings_of(result, "stuck_referral")
+    assert "less than a day ago" in explain(stuck)[0] and "0 days" not in explain(stuck)[0]
+
+
 def test_the_summary_counts_agencies_ties_density_reciprocity_and_components():
     data = NetworkInput(
         agencies=[agency(1, "ngo"), agency(2, "ahtu"), agency(3, "cwc"), agency(4, "cci")],
