@@ -52,6 +52,7 @@ from stakeholders.vocab import AgencyKind
 
 FINDINGS_PER_PAGE = 25
 AGENCIES_PER_PAGE = 50
+STATE_MATRIX_SIZE = 15  # the busiest states of a national network; the exports have every flow
 # What an agency admin's own-agency view shows: findings about the agency itself, not about a network it
 # cannot see (a star of its own ties has no meaningful brokers or communities).
 EGO_ONLY_TYPES = frozenset({"isolated", "one_way", "slow_link", "high_decline", "stuck_referral", "silent_agency", "missing_pathway"})
@@ -178,6 +179,7 @@ def _matrix(flows, *, label=lambda k: k, limit=None, expected=frozenset()):
     """A square grid (rows: sending, columns: receiving) of the keys that appear in any flow; cells the
     legal pathways expect but where nothing flowed are marked."""
     keys = sorted({f.source for f in flows} | {f.target for f in flows})
+    total = len(keys)
     if limit and len(keys) > limit:
         totals = {}
         for f in flows:
@@ -186,6 +188,7 @@ def _matrix(flows, *, label=lambda k: k, limit=None, expected=frozenset()):
         keys = sorted(sorted(keys, key=lambda k: -totals[k])[:limit])
     cells = {(f.source, f.target): f for f in flows}
     return {
+        "total": total, "more": total > len(keys),
         "columns": [(k, label(k)) for k in keys],
         "rows": [{"key": k, "label": label(k),
                   "cells": [{"flow": cells.get((k, c)), "expected": (k, c) in expected, "column": label(c)} for c in keys]}
@@ -239,12 +242,16 @@ def report_view(request):
         severity_counts=severity_counts, chosen_type=chosen_type, chosen_severity=chosen_severity,
         agency_page=agency_page, agency_rows=agency_rows, page_obj=agency_page, is_paginated=agency_page.has_other_pages(), sort=sort,
         kind_matrix=_matrix(viewed.flows, label=_kind_label, expected=EXPECTED_KIND_PAIRS),
-        state_flows=viewed.state_flows[:40], pathways=PATHWAYS,
+        state_matrix=_matrix(viewed.state_flows, label=_state_label, limit=STATE_MATRIX_SIZE), pathways=PATHWAYS,
         agency_query_with_sort=_query(request, drop=("page",)), fpage_query=_query(request, drop=("fpage",)),
         finding_query=_query(request, drop=("fpage", "finding", "severity")),
         filter_query=_query(request, drop=("page", "sort", "finding", "severity", "fpage")),
     )
     return render(request, "mapping/network/report.html", context)
+
+
+def _state_label(state: str) -> str:
+    return _("No state (national bodies)") if state == "—" else state
 
 
 def _type_label(finding_type: str) -> str:

@@ -164,6 +164,19 @@ def test_the_report_shows_summary_findings_agencies_and_matrices(cast, referrals
     assert sorted_page.index("AHTU Pune") < sorted_page.index("Saathi Pune")
     only = login(cast.root).get(url("mapping:network", "finding=stuck_referral")).content.decode()
     assert only.count('class="finding ') == 1  # the AHTU's overdue shelter placement
+    # The state × state matrix: the Patna NGO's referral to the Pune DLSA crosses from Bihar to Maharashtra.
+    states = page[page.index("Between states"):]
+    assert 'title="Bihar → Maharashtra">1<' in states and 'title="Maharashtra → Maharashtra">12<' in states
+
+
+def test_the_state_matrix_keeps_the_busiest_states():
+    from mapping.network import Flow
+    from mapping.network_views import STATE_MATRIX_SIZE, _matrix
+
+    flows = [Flow(f"S{i:02}", f"S{i:02}", i + 1, 0, 0, None) for i in range(STATE_MATRIX_SIZE + 5)]
+    matrix = _matrix(flows, limit=STATE_MATRIX_SIZE)
+    assert matrix["more"] and matrix["total"] == STATE_MATRIX_SIZE + 5
+    assert [key for key, _label in matrix["columns"]] == [f"S{i:02}" for i in range(5, STATE_MATRIX_SIZE + 5)]
 
 
 def test_bad_filters_are_refused_with_a_message_and_no_analysis(cast, referrals, login):
