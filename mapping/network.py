@@ -1280,14 +1280,20 @@ def _small(value, threshold: int) -> bool:
 
 
 def redact_tie(tie: Tie, threshold: int) -> Tie:
+    answered = tie.accepted + tie.declined if isinstance(tie.accepted, int) and isinstance(tie.declined, int) else 0
     if not any(_small(v, threshold) for v in (tie.referrals, tie.accepted, tie.declined, tie.completed, tie.pending, tie.overdue)):
         return tie  # nothing to hide: the same object, no copy
     if not isinstance(tie.referrals, int) or tie.referrals >= threshold:
-        return replace(
+        tie = replace(
             tie, accepted=_suppress(tie.accepted, threshold), declined=_suppress(tie.declined, threshold),
             completed=_suppress(tie.completed, threshold), pending=_suppress(tie.pending, threshold),
             overdue=_suppress(tie.overdue, threshold),
         )
+        if _small(answered, threshold):
+            # Rates and the median over fewer answers than the threshold would give those answers away (one
+            # answer's exact time, "100 %" of two): hidden like the kind matrix's rates.
+            tie = replace(tie, acceptance_rate=None, decline_rate=None, deadline_share=None, median_response_hours=None)
+        return tie
     return replace(
         tie, referrals=_suppress(tie.referrals, threshold), accepted=_suppress(tie.accepted, threshold),
         declined=_suppress(tie.declined, threshold), completed=_suppress(tie.completed, threshold),

@@ -375,6 +375,7 @@ def test_redaction_hides_small_counts_and_the_rates_that_would_reveal_them():
     data = planted_articulation()
     data.ties[3] = tie(3, 4, 5, accepted=4, declined=1, overdue=2, pending=2, median_response_hours=12.0)
     data.ties[0] = tie(1, 3, 3, accepted=2, declined=1, median_response_hours=5.0)
+    data.ties[4] = tie(4, 5, 6, accepted=2, pending=4, answered=2, deadline_due=2, deadline_met=2, median_response_hours=3.0)
     data.now = NOW
     result = redact(analyse(data), 5)
     ties = {(t.source, t.target): t for t in result.ties}
@@ -382,6 +383,10 @@ def test_redaction_hides_small_counts_and_the_rates_that_would_reveal_them():
     assert (small.referrals, small.accepted, small.acceptance_rate, small.median_response_hours) == ("<5", "<5", None, None)
     big = ties[("AHTU-3", "CWC-4")]
     assert (big.referrals, big.accepted, big.declined, big.overdue, big.median_response_hours) == (5, "<5", "<5", "<5", 12.0)
+    # Enough referrals but few answers: the rates and the median over those answers are hidden too.
+    few = ties[("CWC-4", "CCI-5")]
+    assert (few.referrals, few.accepted, few.pending) == (6, "<5", "<5")
+    assert (few.acceptance_rate, few.decline_rate, few.deadline_share, few.median_response_hours) == (None, None, None, None)
     (stuck,) = findings_of(result, "stuck_referral")
     assert stuck.metric == "<5" and "<5 referrals" in explain(stuck)[0]
     assert result.agency("NGO-2").out_volume == "<5" and result.agency("AHTU-3").in_volume == 7
