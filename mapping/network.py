@@ -56,7 +56,8 @@ _TYPE_RANK = {t: i for i, t in enumerate(FINDING_TYPES)}
 # Findings whose metric is a number of referrals or cases (suppressed like every other count).
 COUNT_METRIC_TYPES = frozenset({"one_way", "stuck_referral", "silent_agency", "separated_communities"})
 # Facts holding numbers of referrals or cases; rates beside them are hidden when they are suppressed.
-COUNT_FACTS = frozenset({"referrals", "sent", "received", "overdue", "previous", "rescues", "cases", "late", "total", "answered", "declined"})
+COUNT_FACTS = frozenset({"referrals", "sent", "received", "overdue", "previous", "rescues", "cases", "late", "total", "answered",
+                         "declined", "due"})
 RATE_FACTS = frozenset({"share", "rate", "median_hours", "deadline_share"})
 # Distances for weighted shortest paths are integers (networkx warns that float weights may be wrong):
 # a busy tie is a short one.
@@ -925,7 +926,7 @@ def _slow_links(ctx: _Context) -> list[Finding]:
         findings.append(Finding(
             "slow_link", "high" if late_by_law else "medium", (a.code, b.code), metric,
             {"a": a.name, "b": b.name, "median_hours": metric, "deadline_share": None if share is None else round(share, 4),
-             "answered": t.answered, "slow_hours": o.slow_hours},
+             "answered": t.answered, "due": t.deadline_due, "slow_hours": o.slow_hours},
             f"slow_link:{a.code}:{b.code}",
         ))
     return findings

@@ -254,6 +254,10 @@ def test_explanations_say_plainly_what_the_numbers_mean():
     data.ties[1] = tie(2, 3, 6, accepted=3, answered=3, deadline_due=3, deadline_met=0, median_response_hours=9.0)
     (hidden,) = [f for f in findings_of(redact(analyse(data), 5), "slow_link") if f.agencies == ("CWC-2", "HOSPITAL-3")]
     assert "—" not in explain(hidden)[0] and "hidden" in explain(hidden)[0]
+    # Six answers, but a deadline share over three referrals (one in time) is hidden as well.
+    data.ties[1] = tie(2, 3, 6, accepted=6, answered=6, deadline_due=3, deadline_met=1, median_response_hours=9.0)
+    (hidden,) = [f for f in findings_of(redact(analyse(data), 5), "slow_link") if f.agencies == ("CWC-2", "HOSPITAL-3")]
+    assert hidden.facts["deadline_share"] is None and "33%" not in explain(hidden)[0]
 
     # Minors late to a CWC with hidden counts: no empty share; a referral due an hour ago is not "0 days" past due.
     data = planted_articulation()
