@@ -15,6 +15,7 @@ import networkx as nx
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mapping.maps import base_map, render_page
 from mapping.network import NetworkResult, Tie, sort_value
@@ -32,6 +33,11 @@ KIND_COLOURS = {
     "training_institute": "#bbbbbb", "international_org": "#bbbbbb", "donor": "#bbbbbb",
 }
 GOOD, FAIR, POOR, UNKNOWN = "#1e7b47", "#d08b00", "#a4262c", "#8a979e"
+
+
+def _count(singular: str, plural: str, count) -> str:
+    """ngettext for a count that may be suppressed ("<5" reads as a plural)."""
+    return ngettext(singular, plural, count if isinstance(count, int) else 5)
 
 
 def kind_colour(kind: str) -> str:
@@ -99,7 +105,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
                     [located[t.target].longitude, located[t.target].latitude]]},
                 "properties": {
                     "colour": tie_colour(t, colour_by), "width": tie_width(t),
-                    "label": escape(_("%(a)s → %(b)s: %(n)s referrals, %(rate)s accepted, median answer %(hours)s") % {
+                    "label": escape(_count("%(a)s → %(b)s: %(n)s referral, %(rate)s accepted, median answer %(hours)s",
+                                           "%(a)s → %(b)s: %(n)s referrals, %(rate)s accepted, median answer %(hours)s", t.referrals) % {
                         "a": located[t.source].name, "b": located[t.target].name, "n": t.referrals,
                         "rate": "—" if t.acceptance_rate is None else f"{round(t.acceptance_rate * 100)}%",
                         "hours": "—" if t.median_response_hours is None else _("%(h)s h") % {"h": t.median_response_hours}}),
@@ -342,7 +349,8 @@ def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=No
         x2, y2 = x2 - (x2 - x1) / length * (radius + 2), y2 - (y2 - y1) / length * (radius + 2)
         edges.append(DiagramEdge(
             x1=x1, y1=y1, x2=round(x2, 1), y2=round(y2, 1), width=tie_width(t), colour=tie_colour(t, colour_by),
-            title=_("%(a)s → %(b)s: %(n)s referrals") % {"a": by_code[t.source].name, "b": by_code[t.target].name, "n": t.referrals},
+            title=_count("%(a)s → %(b)s: %(n)s referral", "%(a)s → %(b)s: %(n)s referrals", t.referrals) % {
+                "a": by_code[t.source].name, "b": by_code[t.target].name, "n": t.referrals},
         ))
     edges.sort(key=lambda e: e.width)
     return Diagram(width=width, height=height, nodes=nodes, edges=edges, shown=len(active), total=total)

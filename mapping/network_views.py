@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from coordination.csvio import safe_cell
@@ -493,8 +494,8 @@ def compare_view(request):
                  "target_href": href(c.target), "label": label(c)} for c in items[:30]]
 
     context.update(
-        new_ties=changes(comparison.new_ties, lambda c: _("%(n)s referrals") % {"n": c.after}),
-        lost_ties=changes(comparison.lost_ties, lambda c: _("%(n)s referrals before") % {"n": c.before}),
+        new_ties=changes(comparison.new_ties, lambda c: _plural("%(n)s referral", "%(n)s referrals", c.after) % {"n": c.after}),
+        lost_ties=changes(comparison.lost_ties, lambda c: _plural("%(n)s referral before", "%(n)s referrals before", c.before) % {"n": c.before}),
         weakened_ties=changes(comparison.weakened_ties, lambda c: _("%(a)s → %(b)s referrals") % {"a": c.before, "b": c.after}),
         comparison=comparison, suppress=suppress, current=current, previous=previous, names=names,
         appeared=_finding_rows(comparison.appeared[:100], names, href=href),
@@ -503,6 +504,11 @@ def compare_view(request):
         summary_labels=_summary_labels(),
     )
     return render(request, "mapping/network/compare.html", context)
+
+
+def _plural(singular: str, plural: str, count) -> str:
+    """ngettext for a count that may be suppressed ("<5" reads as a plural)."""
+    return ngettext(singular, plural, count if isinstance(count, int) else 5)
 
 
 def _with_compare_defaults(query):

@@ -196,6 +196,9 @@ def test_what_if_lists_agencies_that_lose_their_only_route(cast, referrals, logi
     assert "Without Shakti Sadan Pune" in page
     assert "Police / AHTU / magistrate → shelter" in page and "AHTU Pune" in page
     assert '<option value="2" selected>' in page  # the route length it counted is the one shown
+    assert "2 ties would end" in page
+    one = client.get(url("mapping:network_whatif", "agency=PUNE-NGO")).content.decode()
+    assert "1 tie would end" in one
     unknown = client.get(url("mapping:network_whatif", "agency=NOPE"))
     assert unknown.status_code == 400 and "No agency with this code" in unknown.content.decode()
 
@@ -228,6 +231,9 @@ def test_the_diagram_is_server_rendered_svg_without_scripts(cast, referrals, log
     svg = page[page.index("<svg class=\"network-diagram\""):page.index("</svg>")]
     assert "<circle" in svg and "<line" in svg and "<script" not in svg
     assert reverse("mapping:network_agency", args=["PUNE-AHTU"]) in svg
+    assert "Saathi Pune → AHTU Pune: &lt;5 referrals</title>" in svg
+    root = login(cast.root).get(url("mapping:network_diagram")).content.decode()
+    assert "Shakti Sadan Pune → DLSA Pune: 1 referral</title>" in root
 
 
 def test_pages_render_from_the_cache_until_referrals_change(cast, referrals, login):
