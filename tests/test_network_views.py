@@ -106,6 +106,8 @@ def test_an_agency_admin_sees_only_their_own_referrals_unsuppressed(cast, referr
     assert "Saathi Pune" in page and "CWC Pune" in page  # its own ties, counts as they are
     assert "&lt;5" not in page
     assert "DLSA Pune" not in page  # two steps away: not its referrals
+    assert 'name="steps"' not in page  # so the page offers no second step
+    assert 'name="steps"' in login(cast.root).get(reverse("mapping:network_agency", args=["PUNE-AHTU"])).content.decode()
 
 
 def test_small_tie_counts_are_suppressed_for_the_committee_and_not_for_superusers(cast, referrals, login):
