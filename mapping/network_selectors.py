@@ -344,7 +344,8 @@ def pair_aggregates(referrals, now, *, median: bool = True):
         pending=Count("id", filter=pending),
         overdue=Count("id", filter=overdue),
         answered=Count("responded_at"),
-        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
+        # Decided: answered, or still waiting past due (a referral withdrawn unanswered missed no deadline).
+        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | overdue)),
         deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
         median_seconds=Median(SecondsBetween("sent_at", "responded_at")) if median else Value(None, FloatField()),
         oldest_due=Min("due_at", filter=overdue),
@@ -427,7 +428,7 @@ def _minor_cwc_delays(referrals, now, places) -> list[DistrictDelayRow]:
     """Minors (and children whose age is not yet determined) referred to a CWC for production, by district
     of rescue (else the sender's district): how many have a decided 24-hour deadline, and how many missed it.
     Only referrals to CWCs are read (through the receiving-agency index)."""
-    decided = Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))
+    decided = Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(status__in=PENDING_STATUSES, due_at__lt=now))
     in_time = Q(status__in=_ACCEPTED, responded_at__lte=F("due_at"))
     rows = (
         referrals.filter(decided, to_agency_id__in=Agency.objects.filter(kind="cwc").values("id"),
