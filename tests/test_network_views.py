@@ -164,6 +164,9 @@ def test_the_report_shows_summary_findings_agencies_and_matrices(cast, referrals
     assert reverse("mapping:network_agency", args=["PUNE-SS"]) in page  # findings link to the agencies
     sorted_page = login(cast.root).get(url("mapping:network", "sort=-out_volume")).content.decode()
     assert sorted_page.index("AHTU Pune") < sorted_page.index("Saathi Pune")
+    assert "Only referrals between the chosen kinds are counted" not in page
+    kinds = login(cast.root).get(url("mapping:network", "kinds=ahtu&kinds=cwc")).content.decode()
+    assert "Only referrals between the chosen kinds are counted" in kinds
     only = login(cast.root).get(url("mapping:network", "finding=stuck_referral")).content.decode()
     assert only.count('class="finding ') == 1  # the AHTU's overdue shelter placement
     # The state × state matrix: the Patna NGO's referral to the Pune DLSA crosses from Bihar to Maharashtra.
