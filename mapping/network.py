@@ -56,7 +56,8 @@ _TYPE_RANK = {t: i for i, t in enumerate(FINDING_TYPES)}
 # Findings whose metric is a number of referrals or cases (suppressed like every other count).
 COUNT_METRIC_TYPES = frozenset({"one_way", "stuck_referral", "silent_agency", "separated_communities"})
 # Facts holding numbers of referrals or cases; rates beside them are hidden when they are suppressed.
-COUNT_FACTS = frozenset({"referrals", "sent", "received", "overdue", "previous", "rescues", "cases", "late", "total", "answered", "declined"})
+COUNT_FACTS = frozenset({"referrals", "sent", "received", "overdue", "previous", "rescues", "cases", "late", "total", "answered",
+                         "declined", "due"})
 RATE_FACTS = frozenset({"share", "rate", "median_hours", "deadline_share"})
 # Distances for weighted shortest paths are integers (networkx warns that float weights may be wrong):
 # a busy tie is a short one.
@@ -735,6 +736,9 @@ def _brokers(ctx: _Context) -> list[Finding]:
     if active < 4:
         return []
     limit = min(ctx.options.broker_max, max(1, active // 50))
+    # Normalised directed betweenness is a share of the ordered pairs of other agencies: as a number of pairs
+    # it reads plainly even when the share is a fraction of a percent in a large network.
+    n = ctx.graph.number_of_nodes()
     findings = []
     for value, node in ranked[:limit]:
         a = ctx.by_id[node]
@@ -742,7 +746,8 @@ def _brokers(ctx: _Context) -> list[Finding]:
         partners = sorted(set(ctx.graph.predecessors(node)) | set(ctx.graph.successors(node)))
         findings.append(Finding(
             "broker", severity, (a.code,), round(value, 4),
-            {"name": a.name, "kind": a.kind, "share": round(value, 4), "partners": len(partners)}, f"broker:{a.code}",
+            {"name": a.name, "kind": a.kind, "share": round(value, 4), "partners": len(partners),
+             "pairs": max(1, round(value * (n - 1) * (n - 2)))}, f"broker:{a.code}",
         ))
     return findings
 
@@ -921,7 +926,7 @@ def _slow_links(ctx: _Context) -> list[Finding]:
         findings.append(Finding(
             "slow_link", "high" if late_by_law else "medium", (a.code, b.code), metric,
             {"a": a.name, "b": b.name, "median_hours": metric, "deadline_share": None if share is None else round(share, 4),
-             "answered": t.answered, "slow_hours": o.slow_hours},
+             "answered": t.answered, "due": t.deadline_due, "slow_hours": o.slow_hours},
             f"slow_link:{a.code}:{b.code}",
         ))
     return findings
@@ -1156,8 +1161,9 @@ def explain(finding: Finding) -> tuple[str, str]:
                    "%(name)s received %(n)s referrals and referred nobody on, although its kind normally does both.", values["n"]) % values,
                 _("Check that people in its care reach the next step (CWC, shelter, legal services, medical care) and that it knows whom to refer to."))
     if t == "broker":
-        return (_("Many referral paths run through %(name)s: %(share)s of the shortest referral routes between other agencies pass through it, across %(partners)s partners.") % {
-                    "name": _who(f["name"], f["kind"]), "share": share_text(f["share"]), "partners": f["partners"]},
+        return (_n("%(name)s is one of the agencies most referral routes run through: it lies on the shortest route between about %(pairs)s pair of other agencies (%(share)s of all such routes) and works with %(partners)s partners.",
+                   "%(name)s is one of the agencies most referral routes run through: it lies on the shortest route between about %(pairs)s pairs of other agencies (%(share)s of all such routes) and works with %(partners)s partners.", f["pairs"]) % {
+                    "name": _who(f["name"], f["kind"]), "pairs": f"{f['pairs']:,}", "share": share_text(f["share"]), "partners": f["partners"]},
                 _("Make sure it has the staff for this role and a named deputy, and introduce its partners to each other so referrals do not depend on one office."))
     if t == "articulation_point":
         names = ", ".join(f["cut_names"]) + ("…" if f["count"] > len(f["cut_names"]) else "")
@@ -1189,17 +1195,31 @@ def explain(finding: Finding) -> tuple[str, str]:
                 "receivers": ", ".join(f["receivers"]), "basis": pathway.basis, "deadline": pathway.deadline}
         return text, _("Hold a meeting between the two agencies, agree on a contact person and a referral procedure, and check the cases that should have used this pathway.")
     if t == "minor_cwc_delay":
-        return (_("In %(place)s, %(late)s of %(total)s rescued minors (%(share)s) did not reach a Child Welfare Committee within 24 hours (JJ Act s.31).") % {
-                    "place": _place(f), "late": f["late"], "total": f["total"], "share": _pct(f["share"])},
+        values = {"place": _place(f), "late": f["late"], "total": f["total"], "share": _pct(f["share"])}
+        if f["share"] is None:  # hidden with the small counts
+            text = _("In %(place)s, %(late)s of %(total)s rescued minors did not reach a Child Welfare Committee within 24 hours (JJ Act s.31).") % values
+        else:
+            text = _("In %(place)s, %(late)s of %(total)s rescued minors (%(share)s) did not reach a Child Welfare Committee within 24 hours (JJ Act s.31).") % values
+        return (text,
                 _("Review these cases with the AHTU, the police and the CWC; agree on a duty roster so a CWC member can receive children at any hour."))
     if t == "slow_link":
-        parts = []
+        values = {"a": f["a"], "b": f["b"], "hours": f["median_hours"], "share": _pct(f["deadline_share"]),
+                  "answered": f["answered"]}
+        action = _("Agree on a contact person and a response time with the receiving agency; escalate referrals with a legal deadline by phone.")
+        if f["median_hours"] is None and f["deadline_share"] is None:
+            return (_("Referrals from %(a)s to %(b)s are answered slowly or after their legal deadline (the figures are hidden: %(answered)s referrals answered).") % values,
+                    action)
+        if f["median_hours"] is not None and f["median_hours"] > f.get("slow_hours", 72.0):
+            text = _("Referrals from %(a)s to %(b)s are answered slowly: the median answer came after %(hours)s hours.") % values
+            if f["deadline_share"] is not None:
+                text += " " + _("%(share)s were answered within their legal deadline.") % values
+            return text, action
+        # Slow by law, not by the median: deadlines that run from the rescue (24 hours to a CWC, a medical
+        # examination) also count the time before the referral was sent.
+        text = _("Referrals from %(a)s to %(b)s often miss their legal deadline: %(share)s were answered within it.") % values
         if f["median_hours"] is not None:
-            parts.append(_("median answer after %(hours)s hours") % {"hours": f["median_hours"]})
-        if f["deadline_share"] is not None:
-            parts.append(_("%(share)s answered within the legal deadline") % {"share": _pct(f["deadline_share"])})
-        return (_("Referrals from %(a)s to %(b)s are answered slowly: %(detail)s.") % {"a": f["a"], "b": f["b"], "detail": "; ".join(parts) or "—"},
-                _("Agree on a contact person and a response time with the receiving agency; escalate referrals with a legal deadline by phone."))
+            text += " " + _("The median answer came after %(hours)s hours; a deadline that runs from the rescue also counts the time before the referral was sent.") % values
+        return (text, _("Find out where the time goes (the referral sent late after the rescue, or answered late), agree on a contact person with the receiving agency, and escalate referrals with a legal deadline by phone."))
     if t == "high_decline":
         reason = ""
         if f.get("reason"):
@@ -1213,7 +1233,12 @@ def explain(finding: Finding) -> tuple[str, str]:
                     "a": f["a"], "b": f["b"], "rate": _pct(f["rate"]), "declined": f["declined"], "answered": f["answered"]} + reason,
                 _("Check whether the sender refers the right people (eligibility, capacity), and suggest another receiving agency nearby."))
     if t == "stuck_referral":
-        days = "" if f.get("days") is None else " " + _("The oldest is %(days)s days past due.") % {"days": f["days"]}
+        if f.get("days") is None:
+            days = ""
+        elif f["days"] == 0:
+            days = " " + _("The oldest became due less than a day ago.")
+        else:
+            days = " " + _n("The oldest is %(days)s day past due.", "The oldest is %(days)s days past due.", f["days"]) % {"days": f["days"]}
         return (_n("%(n)s referral to %(name)s is still waiting for an answer past its due time.",
                    "%(n)s referrals to %(name)s are still waiting for an answer past their due time.", f["overdue"]) % {
                     "n": f["overdue"], "name": _who(f["name"], f["kind"])} + days,
@@ -1256,14 +1281,20 @@ def _small(value, threshold: int) -> bool:
 
 
 def redact_tie(tie: Tie, threshold: int) -> Tie:
+    answered = tie.accepted + tie.declined if isinstance(tie.accepted, int) and isinstance(tie.declined, int) else 0
     if not any(_small(v, threshold) for v in (tie.referrals, tie.accepted, tie.declined, tie.completed, tie.pending, tie.overdue)):
         return tie  # nothing to hide: the same object, no copy
     if not isinstance(tie.referrals, int) or tie.referrals >= threshold:
-        return replace(
+        tie = replace(
             tie, accepted=_suppress(tie.accepted, threshold), declined=_suppress(tie.declined, threshold),
             completed=_suppress(tie.completed, threshold), pending=_suppress(tie.pending, threshold),
             overdue=_suppress(tie.overdue, threshold),
         )
+        if _small(answered, threshold):
+            # Rates and the median over fewer answers than the threshold would give those answers away (one
+            # answer's exact time, "100 %" of two): hidden like the kind matrix's rates.
+            tie = replace(tie, acceptance_rate=None, decline_rate=None, deadline_share=None, median_response_hours=None)
+        return tie
     return replace(
         tie, referrals=_suppress(tie.referrals, threshold), accepted=_suppress(tie.accepted, threshold),
         declined=_suppress(tie.declined, threshold), completed=_suppress(tie.completed, threshold),

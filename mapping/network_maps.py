@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import folium
 import networkx as nx
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mapping.maps import base_map, render_page
 from mapping.network import NetworkResult, Tie, sort_value
@@ -31,6 +33,11 @@ KIND_COLOURS = {
     "training_institute": "#bbbbbb", "international_org": "#bbbbbb", "donor": "#bbbbbb",
 }
 GOOD, FAIR, POOR, UNKNOWN = "#1e7b47", "#d08b00", "#a4262c", "#8a979e"
+
+
+def _count(singular: str, plural: str, count) -> str:
+    """ngettext for a count that may be suppressed ("<5" reads as a plural)."""
+    return ngettext(singular, plural, count if isinstance(count, int) else 5)
 
 
 def kind_colour(kind: str) -> str:
@@ -98,7 +105,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
                     [located[t.target].longitude, located[t.target].latitude]]},
                 "properties": {
                     "colour": tie_colour(t, colour_by), "width": tie_width(t),
-                    "label": escape(_("%(a)s → %(b)s: %(n)s referrals, %(rate)s accepted, median answer %(hours)s") % {
+                    "label": escape(_count("%(a)s → %(b)s: %(n)s referral, %(rate)s accepted, median answer %(hours)s",
+                                           "%(a)s → %(b)s: %(n)s referrals, %(rate)s accepted, median answer %(hours)s", t.referrals) % {
                         "a": located[t.source].name, "b": located[t.target].name, "n": t.referrals,
                         "rate": "—" if t.acceptance_rate is None else f"{round(t.acceptance_rate * 100)}%",
                         "hours": "—" if t.median_response_hours is None else _("%(h)s h") % {"h": t.median_response_hours}}),
@@ -122,6 +130,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
     from stakeholders.vocab import AgencyKind
 
     labels = dict(AgencyKind.choices)
+    # Links go to an agency's network page, or to its registry entry when the viewer may not open the former.
+    network_pages = reverse("mapping:network_agency", args=["CODE"])[: -len("CODE/")]
     for kind in sorted(by_kind, key=lambda k: (-len(by_kind[k]), k)):
         members = sorted(by_kind[kind], key=lambda a: a.code)
         layer = folium.FeatureGroup(name=escape(f"{labels.get(kind, kind)} ({len(members)})"), show=True)
@@ -132,7 +142,8 @@ def network_map_html(result: NetworkResult, *, colour_by: str = "acceptance", ag
             popup = f"<strong>{escape(a.name)}</strong><br>{escape(a.code)} · {escape(str(labels.get(a.kind, a.kind)))}"
             popup += "<br>" + escape(_("in %(i)s · out %(o)s referrals") % {"i": a.in_volume, "o": a.out_volume})
             if link:
-                popup += f'<br><a href="{escape(link)}" target="_top">{escape(_("Ego network"))}</a>'
+                label = _("Ego network") if link.startswith(network_pages) else _("Registry entry")
+                popup += f'<br><a href="{escape(link)}" target="_top">{escape(label)}</a>'
             features.append({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [a.longitude, a.latitude]},
@@ -338,7 +349,8 @@ def diagram(result: NetworkResult, *, colour_by: str = "acceptance", agencies=No
         x2, y2 = x2 - (x2 - x1) / length * (radius + 2), y2 - (y2 - y1) / length * (radius + 2)
         edges.append(DiagramEdge(
             x1=x1, y1=y1, x2=round(x2, 1), y2=round(y2, 1), width=tie_width(t), colour=tie_colour(t, colour_by),
-            title=_("%(a)s → %(b)s: %(n)s referrals") % {"a": by_code[t.source].name, "b": by_code[t.target].name, "n": t.referrals},
+            title=_count("%(a)s → %(b)s: %(n)s referral", "%(a)s → %(b)s: %(n)s referrals", t.referrals) % {
+                "a": by_code[t.source].name, "b": by_code[t.target].name, "n": t.referrals},
         ))
     edges.sort(key=lambda e: e.width)
     return Diagram(width=width, height=height, nodes=nodes, edges=edges, shown=len(active), total=total)

@@ -39,13 +39,13 @@ from mapping.network import (
     Window,
     analyse,
 )
-from referrals.models import Case, Referral
+from referrals.models import Case, Referral, user_shares
 from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 
 DEFAULT_WINDOW_DAYS = 90
-CACHE_VERSION = "network-v2"
+CACHE_VERSION = "network-v3"  # bumped when the cached result changes shape (v3: broker pairs)
 _ACCEPTED = (Status.ACCEPTED, Status.COMPLETED)
 
 
@@ -94,17 +94,36 @@ class AggregateScope:
     state_ids: frozenset[int] = frozenset()
     agency_ids: frozenset[int] = frozenset()
     user: object = field(default=None, compare=False, hash=False)
+    # An agency's own page: only referrals with an end at these agencies, and their cases (what every member
+    # of the agency may count, whatever else one of them may count through other memberships or shares).
+    touching: frozenset[int] = frozenset()
 
     def key(self) -> str:
+        """The cache key part: two viewers with the same key must count exactly the same referrals."""
         if self.everything:
             return "all"
-        return "s" + ",".join(map(str, sorted(self.state_ids))) + "|a" + ",".join(map(str, sorted(self.agency_ids)))
+        key = "s" + ",".join(map(str, sorted(self.state_ids))) + "|a" + ",".join(map(str, sorted(self.agency_ids)))
+        if self.touching:
+            return key + "|t" + ",".join(map(str, sorted(self.touching)))
+        if self.user is not None:
+            shares = user_shares(self.user)
+            if shares.referral_ids or shares.case_ids:
+                key += f"|u{self.user.pk}"  # shared cases or referrals: what this user counts is theirs alone
+        return key
 
     def referrals(self):
-        return Referral.objects.all() if self.user is None else Referral.objects.for_aggregates(self.user)
+        referrals = Referral.objects.all() if self.user is None else Referral.objects.for_aggregates(self.user)
+        if self.touching:
+            referrals = referrals.filter(Q(from_agency_id__in=self.touching) | Q(to_agency_id__in=self.touching))
+        return referrals
 
     def cases(self):
-        return Case.objects.all() if self.user is None else Case.objects.for_aggregates(self.user)
+        cases = Case.objects.all() if self.user is None else Case.objects.for_aggregates(self.user)
+        if self.touching:
+            referred = Referral.objects.filter(Q(from_agency_id__in=self.touching) | Q(to_agency_id__in=self.touching))
+            cases = cases.filter(Q(opened_by_id__in=self.touching) | Q(holder_id__in=self.touching)
+                                 | Q(pk__in=referred.values("case_id")))
+        return cases
 
 
 def aggregate_scope(user=None) -> AggregateScope:
@@ -325,7 +344,8 @@ def pair_aggregates(referrals, now, *, median: bool = True):
         pending=Count("id", filter=pending),
         overdue=Count("id", filter=overdue),
         answered=Count("responded_at"),
-        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))),
+        # Decided: answered, or still waiting past due (a referral withdrawn unanswered missed no deadline).
+        deadline_due=Count("id", filter=Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | overdue)),
         deadline_met=Count("id", filter=Q(due_at__isnull=False, responded_at__lte=F("due_at"))),
         median_seconds=Median(SecondsBetween("sent_at", "responded_at")) if median else Value(None, FloatField()),
         oldest_due=Min("due_at", filter=overdue),
@@ -408,7 +428,7 @@ def _minor_cwc_delays(referrals, now, places) -> list[DistrictDelayRow]:
     """Minors (and children whose age is not yet determined) referred to a CWC for production, by district
     of rescue (else the sender's district): how many have a decided 24-hour deadline, and how many missed it.
     Only referrals to CWCs are read (through the receiving-agency index)."""
-    decided = Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(due_at__lt=now))
+    decided = Q(due_at__isnull=False) & (Q(responded_at__isnull=False) | Q(status__in=PENDING_STATUSES, due_at__lt=now))
     in_time = Q(status__in=_ACCEPTED, responded_at__lte=F("due_at"))
     rows = (
         referrals.filter(decided, to_agency_id__in=Agency.objects.filter(kind="cwc").values("id"),

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from coordination.csvio import safe_cell
@@ -52,6 +53,7 @@ from stakeholders.vocab import AgencyKind
 
 FINDINGS_PER_PAGE = 25
 AGENCIES_PER_PAGE = 50
+STATE_MATRIX_SIZE = 15  # the busiest states of a national network; the exports have every flow
 # What an agency admin's own-agency view shows: findings about the agency itself, not about a network it
 # cannot see (a star of its own ties has no meaningful brokers or communities).
 EGO_ONLY_TYPES = frozenset({"isolated", "one_way", "slow_link", "high_decline", "stuck_referral", "silent_agency", "missing_pathway"})
@@ -130,8 +132,33 @@ def _agency_href(query: str = ""):
     return lambda code: f"{prefix}{code}/{suffix}"
 
 
-def _finding_rows(findings, agency_names, query: str = ""):
-    href = _agency_href(query)
+def _agency_links(request, access: Access, result, query: str = ""):
+    """code -> URL: the agency's network page when this viewer may open it, else its registry entry. A state
+    department sees ties to agencies of other states, and an agency admin its partners, whose network pages
+    would answer 404."""
+    network_href = _agency_href(query)
+    scope = user_scope(request.user)
+    if scope.superuser or scope.committee:
+        return network_href
+    registry_prefix = reverse("stakeholders:agency_detail", args=[1])[: -len("1/")]
+    states = access.allowed_state_ids or frozenset()
+
+    def href(code):
+        agency = result.agency(code)
+        if agency is None or agency.state_id in states or agency.id in access.ego_agency_ids:
+            return network_href(code)
+        return f"{registry_prefix}{agency.id}/"
+
+    return href
+
+
+def _links_key(access: Access) -> str:
+    """What `_agency_links` depends on beyond the result (for caches of drawings holding links)."""
+    return ",".join(map(str, sorted(access.ego_agency_ids)))
+
+
+def _finding_rows(findings, agency_names, query: str = "", *, href=None):
+    href = href or _agency_href(query)
     rows = []
     for f in findings:
         explanation, action = explain(f)
@@ -153,6 +180,7 @@ def _matrix(flows, *, label=lambda k: k, limit=None, expected=frozenset()):
     """A square grid (rows: sending, columns: receiving) of the keys that appear in any flow; cells the
     legal pathways expect but where nothing flowed are marked."""
     keys = sorted({f.source for f in flows} | {f.target for f in flows})
+    total = len(keys)
     if limit and len(keys) > limit:
         totals = {}
         for f in flows:
@@ -161,6 +189,7 @@ def _matrix(flows, *, label=lambda k: k, limit=None, expected=frozenset()):
         keys = sorted(sorted(keys, key=lambda k: -totals[k])[:limit])
     cells = {(f.source, f.target): f for f in flows}
     return {
+        "total": total, "more": total > len(keys),
         "columns": [(k, label(k)) for k in keys],
         "rows": [{"key": k, "label": label(k),
                   "cells": [{"flow": cells.get((k, c)), "expected": (k, c) in expected, "column": label(c)} for c in keys]}
@@ -207,18 +236,23 @@ def report_view(request):
 
     context.update(
         result=viewed, filters=filters, suppress=suppress, window=filters.window,
-        finding_rows=_finding_rows(finding_page.object_list, names, _query(request, drop=("page", "sort", "finding", "severity", "fpage"))),
+        finding_rows=_finding_rows(finding_page.object_list, names, href=_agency_links(
+            request, access, viewed, _query(request, drop=("page", "sort", "finding", "severity", "fpage")))),
         finding_page=finding_page,
         finding_counts=[(t, counts[t], _type_label(t)) for t in FINDING_TYPES if counts[t]],
         severity_counts=severity_counts, chosen_type=chosen_type, chosen_severity=chosen_severity,
         agency_page=agency_page, agency_rows=agency_rows, page_obj=agency_page, is_paginated=agency_page.has_other_pages(), sort=sort,
         kind_matrix=_matrix(viewed.flows, label=_kind_label, expected=EXPECTED_KIND_PAIRS),
-        state_flows=viewed.state_flows[:40], pathways=PATHWAYS,
+        state_matrix=_matrix(viewed.state_flows, label=_state_label, limit=STATE_MATRIX_SIZE), pathways=PATHWAYS,
         agency_query_with_sort=_query(request, drop=("page",)), fpage_query=_query(request, drop=("fpage",)),
         finding_query=_query(request, drop=("fpage", "finding", "severity")),
         filter_query=_query(request, drop=("page", "sort", "finding", "severity", "fpage")),
     )
     return render(request, "mapping/network/report.html", context)
+
+
+def _state_label(state: str) -> str:
+    return _("No state (national bodies)") if state == "—" else state
 
 
 def _type_label(finding_type: str) -> str:
@@ -271,7 +305,8 @@ def agency_view(request, code):
     if own_only:
         # An agency admin sees its own agency's referrals only, whatever else the gate would count.
         filters = NetworkFilters(since=filters.since, until=filters.until)
-        scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user)
+        scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user,
+                               touching=frozenset({agency.pk}))
     result, key = network_result(scope=scope, filters=filters)
     suppress = False if own_only else _suppressed(request, filters, access)
     viewed = _viewed(result, suppress, key)
@@ -279,11 +314,11 @@ def agency_view(request, code):
     metrics = viewed.agency(code)
     findings = [f for f in viewed.findings if code in f.agencies and (not own_only or f.type in EGO_ONLY_TYPES)]
     names = {a.code: a.name for a in viewed.agencies}
-    href = _agency_href(_query(request))
+    href = _agency_links(request, access, viewed, _query(request))
     ego_ties = sorted(ego.ties, key=lambda t: (-sort_value(t.referrals), t.source, t.target)) if ego else []
     context.update(
         result=viewed, metrics=metrics, ego=ego, betweenness=network.share_text(metrics.betweenness) if metrics else "", suppress=suppress, filters=filters, window=filters.window,
-        finding_rows=_finding_rows(findings, names, _query(request)), names=names,
+        finding_rows=_finding_rows(findings, names, href=href), names=names,
         ties=[{"t": t, "source": names.get(t.source, t.source), "target": names.get(t.target, t.target),
                "source_href": href(t.source), "target_href": href(t.target)} for t in ego_ties[:100]],
         more_ties=max(0, len(ego_ties) - 100),
@@ -307,7 +342,8 @@ def _map_inputs(request):
         own_only = not access.whole_network or (access.allowed_state_ids is not None and agency.state_id not in access.allowed_state_ids)
         if own_only:
             filters = NetworkFilters(since=filters.since, until=filters.until)
-            scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user)
+            scope = AggregateScope(everything=False, agency_ids=frozenset({agency.pk}), user=request.user,
+                                   touching=frozenset({agency.pk}))
     elif not access.whole_network:
         raise Http404
     return access, form, filters, scope, own_only, agency
@@ -353,10 +389,11 @@ def map_frame_view(request):
                 agencies, ties, title = ego.agencies, ego.ties, agency.name
         return network_map_html(
             viewed, colour_by=colour_by, agencies=agencies, ties=ties, title=title, places=_state_labels(viewed, agencies),
-            agency_url=lambda code: reverse("mapping:network_agency", args=[code]) + "?" + _query(request, drop=("agency", "colour")),
+            agency_url=_agency_links(request, access, viewed, _query(request, drop=("agency", "colour"))),
         )
 
-    html = cached(cache_key("map", key, str(suppress), colour_by, agency.code if agency else "", request.LANGUAGE_CODE), build)
+    html = cached(cache_key("map", key, str(suppress), colour_by, agency.code if agency else "", request.LANGUAGE_CODE,
+                            _links_key(access)), build)
     return HttpResponse(html)
 
 
@@ -373,8 +410,9 @@ def diagram_view(request):
     result, key = network_result(scope=access.scope, filters=filters)
     suppress = _suppressed(request, filters, access)
     viewed = _viewed(result, suppress, key)
-    drawing = cached(cache_key("diagram", key, str(suppress), colour_by, request.LANGUAGE_CODE, _query(request)),
-                     lambda: diagram(viewed, colour_by=colour_by, agency_url=_agency_href(_query(request, drop=("colour",)))))
+    drawing = cached(cache_key("diagram", key, str(suppress), colour_by, request.LANGUAGE_CODE, _query(request), _links_key(access)),
+                     lambda: diagram(viewed, colour_by=colour_by,
+                                     agency_url=_agency_links(request, access, viewed, _query(request, drop=("colour",)))))
     kinds = sorted({n.kind for n in drawing.nodes})
     context.update(result=viewed, diagram=drawing, suppress=suppress, window=filters.window,
                    kinds=[(k, _kind_label(k), KIND_COLOURS.get(k, "#999")) for k in kinds])
@@ -410,10 +448,12 @@ def whatif_view(request):
                 by_pathway.setdefault(route.pathway, []).append(route)
             pathway_labels = {p.slug: p for p in PATHWAYS}
             names = {a.code: a.name for a in viewed.agencies}
+            href = _agency_links(request, access, viewed, _query(request, drop=("agency", "hops")))
             context.update(
-                cut_off=[(code, names.get(code, code)) for code in outcome.cut_off],
+                cut_off=[(href(code), names.get(code, code)) for code in outcome.cut_off],
                 outcome=outcome, result=viewed, suppress=suppress, filters=filters, window=filters.window,
-                lost_groups=[(pathway_labels[slug], routes) for slug, routes in sorted(by_pathway.items())],
+                lost_groups=[(pathway_labels[slug], [(route, href(route.agency)) for route in routes])
+                             for slug, routes in sorted(by_pathway.items())],
             )
     elif whatif_form.is_bound or filters is None:
         status = 400
@@ -442,21 +482,33 @@ def compare_view(request):
     if suppress:
         comparison = network.redact_comparison(comparison, settings.SMALL_COUNT_THRESHOLD)
     names = {a.code: a.name for a in comparison.before.agencies} | {a.code: a.name for a in comparison.after.agencies}
+    after_links = _agency_links(request, access, comparison.after, _query(request))
+    before_links = _agency_links(request, access, comparison.before, _query(request))
+
+    def href(code):
+        return (after_links if comparison.after.agency(code) is not None else before_links)(code)
 
     def changes(items, label):
         return [{"source": c.source, "target": c.target, "source_name": names.get(c.source, c.source),
-                 "target_name": names.get(c.target, c.target), "label": label(c)} for c in items[:30]]
+                 "target_name": names.get(c.target, c.target), "source_href": href(c.source),
+                 "target_href": href(c.target), "label": label(c)} for c in items[:30]]
 
     context.update(
-        new_ties=changes(comparison.new_ties, lambda c: _("%(n)s referrals") % {"n": c.after}),
-        lost_ties=changes(comparison.lost_ties, lambda c: _("%(n)s referrals before") % {"n": c.before}),
+        new_ties=changes(comparison.new_ties, lambda c: _plural("%(n)s referral", "%(n)s referrals", c.after) % {"n": c.after}),
+        lost_ties=changes(comparison.lost_ties, lambda c: _plural("%(n)s referral before", "%(n)s referrals before", c.before) % {"n": c.before}),
         weakened_ties=changes(comparison.weakened_ties, lambda c: _("%(a)s → %(b)s referrals") % {"a": c.before, "b": c.after}),
         comparison=comparison, suppress=suppress, current=current, previous=previous, names=names,
-        appeared=_finding_rows(comparison.appeared[:100], names), resolved=_finding_rows(comparison.resolved[:100], names),
+        appeared=_finding_rows(comparison.appeared[:100], names, href=href),
+        resolved=_finding_rows(comparison.resolved[:100], names, href=href),
         more_appeared=max(0, len(comparison.appeared) - 100), more_resolved=max(0, len(comparison.resolved) - 100),
         summary_labels=_summary_labels(),
     )
     return render(request, "mapping/network/compare.html", context)
+
+
+def _plural(singular: str, plural: str, count) -> str:
+    """ngettext for a count that may be suppressed ("<5" reads as a plural)."""
+    return ngettext(singular, plural, count if isinstance(count, int) else 5)
 
 
 def _with_compare_defaults(query):

@@ -229,6 +229,48 @@ def test_every_finding_type_has_a_plain_explanation_and_an_action():
         assert finding.severity in network.SEVERITIES
 
 
+def test_explanations_say_plainly_what_the_numbers_mean():
+    # A broker: its share of routes read as a number of agency pairs (a share of a percent says little).
+    data = NetworkInput(
+        agencies=[agency(1, "ngo"), agency(2, "ngo"), agency(3, "ahtu"), agency(4, "police"), agency(5, "cwc"), agency(6, "cci")],
+        ties=[tie(1, 3, 20), tie(2, 3, 20), tie(3, 5, 20), tie(1, 4, 1), tie(4, 5, 1), tie(5, 6, 10)],
+    )
+    (broker,) = findings_of(analyse(data), "broker")
+    # NGO-1 and NGO-2 reach the CWC and the CCI through the AHTU: 4 of the 5 × 4 ordered pairs of other agencies.
+    assert broker.facts["pairs"] == 4 and "about 4 pairs of other agencies (20% of all such routes)" in explain(broker)[0]
+
+    # A tie slow by its median, and one whose answers come fast but after a deadline counted from the rescue.
+    data = NetworkInput(
+        agencies=[agency(1, "ahtu"), agency(2, "cwc"), agency(3, "hospital"), agency(4, "shelter_home")],
+        ties=[tie(1, 4, 6, accepted=6, answered=6, median_response_hours=100.0),
+              tie(2, 3, 6, accepted=6, answered=6, deadline_due=6, deadline_met=1, median_response_hours=9.0)],
+    )
+    slow = {f.agencies: f for f in findings_of(analyse(data), "slow_link")}
+    by_median = explain(slow[("AHTU-1", "SHELTER_HOME-4")])[0]
+    assert "answered slowly" in by_median and "100.0 hours" in by_median
+    by_law = explain(slow[("CWC-2", "HOSPITAL-3")])[0]
+    assert "often miss their legal deadline: 17% were answered within it" in by_law and "answered slowly" not in by_law
+    # Hidden figures are said to be hidden, not shown as a dash.
+    data.ties[1] = tie(2, 3, 6, accepted=3, answered=3, deadline_due=3, deadline_met=0, median_response_hours=9.0)
+    (hidden,) = [f for f in findings_of(redact(analyse(data), 5), "slow_link") if f.agencies == ("CWC-2", "HOSPITAL-3")]
+    assert "—" not in explain(hidden)[0] and "hidden" in explain(hidden)[0]
+    # Six answers, but a deadline share over three referrals (one in time) is hidden as well.
+    data.ties[1] = tie(2, 3, 6, accepted=6, answered=6, deadline_due=3, deadline_met=1, median_response_hours=9.0)
+    (hidden,) = [f for f in findings_of(redact(analyse(data), 5), "slow_link") if f.agencies == ("CWC-2", "HOSPITAL-3")]
+    assert hidden.facts["deadline_share"] is None and "33%" not in explain(hidden)[0]
+
+    # Minors late to a CWC with hidden counts: no empty share; a referral due an hour ago is not "0 days" past due.
+    data = planted_articulation()
+    data.minor_cwc = [DistrictDelayRow(1, "Pune", "Maharashtra", total=3, late=1)]
+    data.ties[3] = tie(3, 4, 5, pending=1, overdue=1, oldest_overdue_due=NOW - timedelta(hours=1))
+    data.now = NOW
+    result = redact(analyse(data), 5)
+    (delay,) = findings_of(result, "minor_cwc_delay")
+    assert explain(delay)[0] == "In Pune (Maharashtra), <5 of <5 rescued minors did not reach a Child Welfare Committee within 24 hours (JJ Act s.31)."
+    (stuck,) = findings_of(result, "stuck_referral")
+    assert "less than a day ago" in explain(stuck)[0] and "0 days" not in explain(stuck)[0]
+
+
 def test_the_summary_counts_agencies_ties_density_reciprocity_and_components():
     data = NetworkInput(
         agencies=[agency(1, "ngo"), agency(2, "ahtu"), agency(3, "cwc"), agency(4, "cci")],
@@ -337,6 +379,7 @@ def test_redaction_hides_small_counts_and_the_rates_that_would_reveal_them():
     data = planted_articulation()
     data.ties[3] = tie(3, 4, 5, accepted=4, declined=1, overdue=2, pending=2, median_response_hours=12.0)
     data.ties[0] = tie(1, 3, 3, accepted=2, declined=1, median_response_hours=5.0)
+    data.ties[4] = tie(4, 5, 6, accepted=2, pending=4, answered=2, deadline_due=2, deadline_met=2, median_response_hours=3.0)
     data.now = NOW
     result = redact(analyse(data), 5)
     ties = {(t.source, t.target): t for t in result.ties}
@@ -344,6 +387,10 @@ def test_redaction_hides_small_counts_and_the_rates_that_would_reveal_them():
     assert (small.referrals, small.accepted, small.acceptance_rate, small.median_response_hours) == ("<5", "<5", None, None)
     big = ties[("AHTU-3", "CWC-4")]
     assert (big.referrals, big.accepted, big.declined, big.overdue, big.median_response_hours) == (5, "<5", "<5", "<5", 12.0)
+    # Enough referrals but few answers: the rates and the median over those answers are hidden too.
+    few = ties[("CWC-4", "CCI-5")]
+    assert (few.referrals, few.accepted, few.pending) == (6, "<5", "<5")
+    assert (few.acceptance_rate, few.decline_rate, few.deadline_share, few.median_response_hours) == (None, None, None, None)
     (stuck,) = findings_of(result, "stuck_referral")
     assert stuck.metric == "<5" and "<5 referrals" in explain(stuck)[0]
     assert result.agency("NGO-2").out_volume == "<5" and result.agency("AHTU-3").in_volume == 7

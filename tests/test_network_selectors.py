@@ -76,6 +76,18 @@ def test_kind_filters_keep_referrals_between_those_kinds_only(cast, pune_referra
     assert {a.kind for a in data.agencies if a.focus} == {"ahtu", "cwc"}
 
 
+def test_a_referral_withdrawn_unanswered_missed_no_deadline(cast, pune_referrals):
+    child = make_case(opened_by=cast.ahtu, age_status="minor", rescue_district=cast.geo.pune)
+    sent = pune_referrals - timedelta(days=3)
+    make_referral(status="withdrawn", case=child, from_agency=cast.ahtu, to_agency=cast.cwc, purpose="produce_before_cwc",
+                  sent_at=sent, due_at=sent + timedelta(hours=24))
+    data = network_input(scope=aggregate_scope(None), filters=_window())
+    tie = _ties(data)[("PUNE-AHTU", "PUNE-CWC")]
+    assert tie.referrals == 6 and (tie.deadline_due, tie.deadline_met) == (5, 4)
+    (delay,) = data.minor_cwc
+    assert (delay.total, delay.late) == (5, 2)
+
+
 def test_minors_late_to_the_cwc_and_case_flows_are_counted_by_district(cast, pune_referrals):
     data = network_input(scope=aggregate_scope(None), filters=_window())
     (delay,) = data.minor_cwc

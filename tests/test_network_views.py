@@ -106,6 +106,8 @@ def test_an_agency_admin_sees_only_their_own_referrals_unsuppressed(cast, referr
     assert "Saathi Pune" in page and "CWC Pune" in page  # its own ties, counts as they are
     assert "&lt;5" not in page
     assert "DLSA Pune" not in page  # two steps away: not its referrals
+    assert 'name="steps"' not in page  # so the page offers no second step
+    assert 'name="steps"' in login(cast.root).get(reverse("mapping:network_agency", args=["PUNE-AHTU"])).content.decode()
 
 
 def test_small_tie_counts_are_suppressed_for_the_committee_and_not_for_superusers(cast, referrals, login):
@@ -162,8 +164,24 @@ def test_the_report_shows_summary_findings_agencies_and_matrices(cast, referrals
     assert reverse("mapping:network_agency", args=["PUNE-SS"]) in page  # findings link to the agencies
     sorted_page = login(cast.root).get(url("mapping:network", "sort=-out_volume")).content.decode()
     assert sorted_page.index("AHTU Pune") < sorted_page.index("Saathi Pune")
+    assert "Only referrals between the chosen kinds are counted" not in page
+    kinds = login(cast.root).get(url("mapping:network", "kinds=ahtu&kinds=cwc")).content.decode()
+    assert "Only referrals between the chosen kinds are counted" in kinds
     only = login(cast.root).get(url("mapping:network", "finding=stuck_referral")).content.decode()
     assert only.count('class="finding ') == 1  # the AHTU's overdue shelter placement
+    # The state × state matrix: the Patna NGO's referral to the Pune DLSA crosses from Bihar to Maharashtra.
+    states = page[page.index("Between states"):]
+    assert 'title="Bihar → Maharashtra">1<' in states and 'title="Maharashtra → Maharashtra">12<' in states
+
+
+def test_the_state_matrix_keeps_the_busiest_states():
+    from mapping.network import Flow
+    from mapping.network_views import STATE_MATRIX_SIZE, _matrix
+
+    flows = [Flow(f"S{i:02}", f"S{i:02}", i + 1, 0, 0, None) for i in range(STATE_MATRIX_SIZE + 5)]
+    matrix = _matrix(flows, limit=STATE_MATRIX_SIZE)
+    assert matrix["more"] and matrix["total"] == STATE_MATRIX_SIZE + 5
+    assert [key for key, _label in matrix["columns"]] == [f"S{i:02}" for i in range(5, STATE_MATRIX_SIZE + 5)]
 
 
 def test_bad_filters_are_refused_with_a_message_and_no_analysis(cast, referrals, login):
@@ -183,6 +201,9 @@ def test_what_if_lists_agencies_that_lose_their_only_route(cast, referrals, logi
     assert "Without Shakti Sadan Pune" in page
     assert "Police / AHTU / magistrate → shelter" in page and "AHTU Pune" in page
     assert '<option value="2" selected>' in page  # the route length it counted is the one shown
+    assert "2 ties would end" in page
+    one = client.get(url("mapping:network_whatif", "agency=PUNE-NGO")).content.decode()
+    assert "1 tie would end" in one
     unknown = client.get(url("mapping:network_whatif", "agency=NOPE"))
     assert unknown.status_code == 400 and "No agency with this code" in unknown.content.decode()
 
@@ -215,6 +236,9 @@ def test_the_diagram_is_server_rendered_svg_without_scripts(cast, referrals, log
     svg = page[page.index("<svg class=\"network-diagram\""):page.index("</svg>")]
     assert "<circle" in svg and "<line" in svg and "<script" not in svg
     assert reverse("mapping:network_agency", args=["PUNE-AHTU"]) in svg
+    assert "Saathi Pune → AHTU Pune: &lt;5 referrals</title>" in svg
+    root = login(cast.root).get(url("mapping:network_diagram")).content.decode()
+    assert "Shakti Sadan Pune → DLSA Pune: 1 referral</title>" in root
 
 
 def test_pages_render_from_the_cache_until_referrals_change(cast, referrals, login):
@@ -238,3 +262,42 @@ def test_an_empty_window_renders_without_findings_about_referrals(cast, login):
     assert "Isolated agencies" in page and "Stuck referrals" not in page
     assert login(cast.root).get(url("mapping:network_diagram")).status_code == 200
     assert login(cast.root).get(url("mapping:network_map_frame")).status_code == 200
+
+
+def test_an_agency_page_shows_the_agency_own_referrals_whoever_opened_it_first(cast, referrals, login):
+    """An admin who is also a member of another agency may count that agency's referrals, but the own-agency
+    page shows only the agency's own: and a colleague opening the same page (from the cache) sees no more."""
+    from stakeholders.services import membership_grant
+    from tests.factories import make_user
+
+    make_referral(case=make_case(opened_by=cast.outsider_agency), from_agency=cast.outsider_agency, to_agency=cast.cwc,
+                  sent_at=referrals - timedelta(days=1))
+    both = make_user("vikram", agency=cast.ahtu, role="admin")
+    membership_grant(agency=cast.outsider_agency, user=both, role="caseworker")
+    ego = reverse("mapping:network_agency", args=["PUNE-AHTU"])
+    for user in (both, cast.arjun):
+        page = login(user).get(ego, {"steps": 2}).content.decode()
+        assert "CWC Pune" in page and "Patna NGO" not in page, user
+        frame = login(user).get(url("mapping:network_map_frame", "agency=PUNE-AHTU")).content.decode()
+        assert "Patna NGO" not in frame, user
+
+
+def test_links_lead_to_pages_the_viewer_may_open(cast, referrals, login):
+    """Agencies whose network page would answer 404 for this viewer link to their registry entry instead."""
+    patna_network = reverse("mapping:network_agency", args=["PATNA-NGO"])
+    patna_registry = reverse("stakeholders:agency_detail", args=[cast.outsider_agency.pk])
+    devi = login(cast.devi)
+    for name, query in (("mapping:network", ""), ("mapping:network_diagram", ""), ("mapping:network_map_frame", ""),
+                        ("mapping:network_agency", "")):
+        target = reverse(name, args=["PUNE-DLSA"]) if name == "mapping:network_agency" else reverse(name)
+        page = devi.get(target + (f"?{query}" if query else "")).content.decode()
+        assert patna_network not in page and patna_registry in page, name
+    assert devi.get(patna_registry).status_code == 200
+    committee = login(cast.sunil).get(reverse("mapping:network_agency", args=["PUNE-DLSA"])).content.decode()
+    assert patna_network in committee
+
+    own = login(cast.arjun).get(reverse("mapping:network_agency", args=["PUNE-AHTU"])).content.decode()
+    assert reverse("mapping:network_agency", args=["PUNE-CWC"]) not in own
+    assert reverse("stakeholders:agency_detail", args=[cast.cwc.pk]) in own
+    frame = login(cast.arjun).get(url("mapping:network_map_frame", "agency=PUNE-AHTU")).content.decode()
+    assert reverse("mapping:network_agency", args=["PUNE-CWC"]) not in frame and "Registry entry" in frame
