@@ -13,6 +13,7 @@ from referrals.models import Case, CaseGroupObjectPermission, Referral, Referral
 from referrals.vocab import PENDING_STATUSES, SENT_STATUSES, Purpose, Status
 from stakeholders.models import Agency, AgencyService, District
 from stakeholders.selectors import user_scope
+from stakeholders.vocab import AgencyKind
 
 BOXES = ("inbox", "sent", "review")
 
@@ -165,7 +166,8 @@ def agency_candidates(*, purpose: str = "", gender: str = "", age_status: str = 
     eligibility admits the person); `service`, `district_id`, `within_km`, `free_beds` and `q`
     narrow the list further.
     """
-    agencies = Agency.objects.filter(active=True).exclude(pk__in=list(exclude_ids))
+    # Committees never receive case-level data (services.refuse_committee): never offer them.
+    agencies = Agency.objects.filter(active=True).exclude(pk__in=list(exclude_ids)).exclude(kind=AgencyKind.COMMITTEE)
     target = ("service", service) if service else target_for(purpose, gender=gender, age_status=age_status)
     if target is not None:
         kind, value = target

@@ -47,6 +47,7 @@ from referrals.vocab import (
 from stakeholders.models import Agency
 from stakeholders.selectors import user_scope
 from stakeholders.services import agency_members_group
+from stakeholders.vocab import AgencyKind
 
 SENDER, RECEIVER, EITHER = "sender", "receiver", "either"
 
@@ -231,9 +232,20 @@ def stake_agency_ids(case: Case, open_referrals: list[tuple] | None = None) -> s
     return ids
 
 
+def refuse_committee(agency: Agency, field: str) -> None:
+    """Committees (the steering committee, task forces) coordinate; they never see case-level data, so no
+    referral goes to them and no case or referral is shared with them."""
+    if agency.kind == AgencyKind.COMMITTEE:
+        raise ValidationError({field: _(
+            "%(agency)s is a committee: committees see no case-level data, so cases and referrals are never sent "
+            "or shared to them. Choose an agency that works with the person."
+        ) % {"agency": agency.name}})
+
+
 def _check_receiver(*, case: Case, to_agency: Agency, purpose: str) -> None:
     if not to_agency.active:
         raise ValidationError({"to_agency": _("%(agency)s is not active in the registry.") % {"agency": to_agency.name}})
+    refuse_committee(to_agency, "to_agency")
     if purpose == Purpose.PRODUCE_BEFORE_CWC and case.age_status == AgeStatus.ADULT:
         raise ValidationError({"purpose": _("The CWC decides for children; this case is recorded as an adult.")})
     if purpose == Purpose.SHELTER_PLACEMENT:
@@ -264,6 +276,7 @@ def _referral_create(*, case: Case, from_agency: Agency, to_agency: Agency, purp
                      consents: list[Consent] | None = None) -> Referral:
     if from_agency.pk not in user_scope(by).acting_agency_ids:
         raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may refer from it.") % {"agency": from_agency.name})
+    refuse_committee(from_agency, "from_agency")
     if from_agency.pk == to_agency.pk:
         raise ValidationError({"to_agency": _("An agency cannot refer to itself; choose another agency.")})
     if purpose not in Purpose.values:
@@ -497,6 +510,7 @@ def case_create(*, agency: Agency, by, fields: dict, consent: dict | None = None
 def _case_create(*, agency: Agency, by, fields: dict, consent: dict | None, identity: dict | None) -> Case:
     if agency.pk not in user_scope(by).acting_agency_ids:
         raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may open cases for it.") % {"agency": agency.name})
+    refuse_committee(agency, "from_agency")
     values = {k: v for k, v in fields.items() if k in CASE_FIELDS}
     values["age_band"], values["age_status"] = derive_age(
         age_years=values.get("age_years"), age_band=values.get("age_band"), age_status=values.get("age_status")
@@ -603,6 +617,7 @@ def case_share(*, case: Case, agency: Agency, by, identity: bool = False) -> Non
         agency_id = _holder_actor(case, by)
         if agency.pk == case.holder_id:
             raise ValidationError({"agency": _("The agency holding the case sees it already.")})
+        refuse_committee(agency, "agency")
         share_case_with_agency(case=case, agency=agency, identity=identity)
         audit(user=by, agency_id=agency_id, action="share", object_type="case", object_ref=case.code,
               legal_basis=case_legal_basis(case), detail={"with": agency.code, "identity": identity})

@@ -59,6 +59,7 @@ from referrals.selectors import (
 from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
+from stakeholders.vocab import AgencyKind
 
 # --- lists ---------------------------------------------------------------------------------------
 
@@ -416,7 +417,10 @@ def referral_create_view(request, code=None):
         acting_ids &= services.stake_agency_ids(case)
         if not acting_ids:
             raise PermissionDenied(_("Your agency does not work on this case now, so it cannot refer it."))
-    acting = list(Agency.objects.filter(pk__in=acting_ids).select_related("district").order_by("name"))
+    # Committees see no case-level data: they neither open cases nor refer (services.refuse_committee).
+    acting = list(Agency.objects.filter(pk__in=acting_ids).exclude(kind=AgencyKind.COMMITTEE).select_related("district").order_by("name"))
+    if not acting:
+        raise PermissionDenied(_("Committees see no case-level data, so they make no referrals."))
     data = request.POST if request.method == "POST" else None
     referral_form = ReferralForm(data, acting_agencies=acting, initial={"purpose": request.GET.get("purpose", "")})
     home = acting[0]

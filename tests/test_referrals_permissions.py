@@ -205,3 +205,33 @@ def test_every_post_needs_a_csrf_token(scene, cast):
     assert (Referral.objects.count(), AuditEvent.objects.count(), Consent.objects.count()) == before
     scene.referral.refresh_from_db()
     assert scene.referral.status == "sent"
+
+
+def test_the_steering_committee_never_receives_case_level_data(scene, cast, login):
+    """No referral goes to a committee, no case is shared with one, and committee members open no cases."""
+    import io
+
+    from django.core.exceptions import ValidationError
+
+    from referrals import services
+    from referrals.imports import COLUMNS, import_referrals
+    from referrals.selectors import agency_candidates
+    from tests.factories import make_user
+
+    before = Referral.objects.count()
+    with pytest.raises(ValidationError, match="committee"):
+        refer(cast, case=scene.case, to=cast.committee, purpose="other")
+    with pytest.raises(ValidationError, match="committee"):
+        services.case_share(case=scene.case, agency=cast.committee, by=cast.asha)
+    assert Referral.objects.count() == before
+    assert login(cast.sunil).get(scene.case.get_absolute_url()).status_code == 404
+    assert not any(c.pk == cast.committee.pk for c in agency_candidates(purpose="other", q="Steering"))
+
+    chair = make_user("chair", agency=cast.committee, role="admin")
+    assert login(chair).get(reverse("referrals:referral_create")).status_code == 403
+    with pytest.raises(ValidationError, match="committee"):
+        services.case_create(agency=cast.committee, by=chair, fields={"exploitation": "forced_labour"})
+
+    row = "IMP-SC-1,C-IMP-0009,PUNE-NGO,SC,other,sent,2025-02-01 10:00,,,no,female,forced_labour,,"
+    report = import_referrals(io.StringIO(",".join(COLUMNS) + "\n" + row + "\n"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "to_code")] and not report.written
