@@ -214,5 +214,13 @@ class ShareForm(forms.Form):
     identity = forms.BooleanField(label=_("Also let its caseworkers read the identity"), required=False)
 
 
+class ReferralShareForm(forms.Form):
+    agency = ShareForm.base_fields["agency"]
+    act = forms.BooleanField(
+        label=_("Delegate: its caseworkers may also acknowledge, accept, decline and complete for us"), required=False,
+        help_text=_("Only the receiving agency delegates. The identity is never shared this way."),
+    )
+
+
 class WithdrawConsentForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from referrals.matching import Candidate, rank, serves, target_for
-from referrals.models import Case, CaseGroupObjectPermission, Referral, ReferralEvent
+from referrals.models import Case, CaseGroupObjectPermission, Referral, ReferralEvent, ReferralGroupObjectPermission
 from referrals.vocab import PENDING_STATUSES, SENT_STATUSES, Purpose, Status
 from stakeholders.models import Agency, AgencyService, District
 from stakeholders.selectors import user_scope
@@ -120,6 +120,22 @@ def case_shares(case: Case) -> list[dict]:
     agencies = Agency.objects.in_bulk(list(granted))
     return [
         {"agency": agencies[pk], "identity": "view_identity" in codes}
+        for pk, codes in sorted(granted.items())
+        if pk in agencies
+    ]
+
+
+def referral_shares(referral: Referral) -> list[dict]:
+    """Third agencies a referral is explicitly shared with (guardian group grants), and whether the receiver
+    delegated acting on it to them."""
+    rows = ReferralGroupObjectPermission.objects.filter(content_object=referral).values_list("group__name", "permission__codename")
+    granted: dict[int, set[str]] = {}
+    for name, codename in rows:
+        if name.startswith("agency-") and name.endswith("-members"):
+            granted.setdefault(int(name.split("-")[1]), set()).add(codename)
+    agencies = Agency.objects.in_bulk(list(granted))
+    return [
+        {"agency": agencies[pk], "act": "act_on_referral" in codes}
         for pk, codes in sorted(granted.items())
         if pk in agencies
     ]

@@ -28,7 +28,7 @@ from referrals.audit import audit
 from referrals.deadlines import rule_for
 from referrals.identity import case_legal_basis, encrypt_identity
 from referrals.matching import SHELTER_SERVICES, serves
-from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares
+from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares, user_shares
 from referrals.vocab import (
     CUSTODY_PURPOSES,
     IDENTITY_PURPOSES,
@@ -77,12 +77,19 @@ def _status_label(status: str) -> str:
 
 
 def side_agency(referral: Referral, user, side: str) -> int | None:
-    """The agency the user acts for on this side of the referral (admin or caseworker), or None."""
+    """The agency the user acts for on this side of the referral (admin or caseworker), or None.
+
+    On the receiving side this may be an agency the receiver delegated the referral to (`referral_share`
+    with `act`): its caseworkers act for the receiver, and the timeline names their own agency."""
     acting = user_scope(user).acting_agency_ids
     if side in (RECEIVER, EITHER) and referral.to_agency_id in acting:
         return referral.to_agency_id
     if side in (SENDER, EITHER) and referral.from_agency_id in acting:
         return referral.from_agency_id
+    if side in (RECEIVER, EITHER) and acting:
+        delegates = sorted(a for r, a in user_shares(user).delegated if r == referral.pk and a in acting)
+        if delegates:
+            return delegates[0]
     return None
 
 
@@ -100,7 +107,8 @@ def allowed_actions(referral: Referral, user) -> list[str]:
 def refuse_side(referral: Referral, user, action: str) -> None:
     spec = TRANSITIONS[action]
     if spec.side == RECEIVER:
-        who = _("caseworkers and admins of %(agency)s (the receiving agency)") % {"agency": referral.to_agency.name}
+        who = _("caseworkers and admins of %(agency)s (the receiving agency, or of an agency it delegated the referral "
+                "to)") % {"agency": referral.to_agency.name}
     elif spec.side == SENDER:
         who = _("caseworkers and admins of %(agency)s (the sending agency)") % {"agency": referral.from_agency.name}
     else:
@@ -632,5 +640,72 @@ def case_share_revoke(*, case: Case, agency: Agency, by) -> None:
             remove_perm("referrals.view_case", group, case)
             remove_perm("referrals.view_identity", group, case)
         audit(user=by, agency_id=agency_id, action="revoke", object_type="case", object_ref=case.code,
+              detail={"with": agency.code})
+        forget_shares(by)
+
+
+# --- sharing and delegating a referral ----------------------------------------------------------------
+
+
+def share_side(referral: Referral, user) -> int | None:
+    """The party (receiver first, else sender) an acting member shares or revokes for; None for anyone else.
+    Delegates and third agencies never pass a referral on."""
+    acting = user_scope(user).acting_agency_ids
+    for agency_id in (referral.to_agency_id, referral.from_agency_id):
+        if agency_id in acting:
+            return agency_id
+    return None
+
+
+def _share_actor(referral: Referral, by) -> int:
+    agency_id = share_side(referral, by)
+    if agency_id is None:
+        raise PermissionDenied(_("Only caseworkers and admins of the sending or receiving agency may share this referral."))
+    return agency_id
+
+
+def referral_share(*, referral: Referral, agency: Agency, by, act: bool = False) -> None:
+    """Share one referral with a third agency (e.g. the DLSA, the CWC of the home district): its members read
+    the referral and the case summary, never the identity. With `act`, the receiving agency delegates: the
+    third agency's caseworkers may also acknowledge, accept, decline, complete and comment for it, and find
+    it in their inbox. Sharing again adds rights, never removes them; `referral_share_revoke` removes both."""
+    with transaction.atomic():
+        locked = _lock(referral)
+        agency_id = _share_actor(locked, by)
+        if act and agency_id != locked.to_agency_id:
+            raise PermissionDenied(
+                _("Only caseworkers and admins of %(agency)s (the receiving agency) may delegate acting on this referral.")
+                % {"agency": locked.to_agency.name}
+            )
+        if locked.status == Status.DRAFT:
+            raise ValidationError(_("Send the referral before sharing it. Nothing was changed."))
+        if agency.pk in (locked.from_agency_id, locked.to_agency_id):
+            raise ValidationError({"agency": _("%(agency)s is a party to this referral and sees it already.") % {"agency": agency.name}})
+        if not agency.active:
+            raise ValidationError({"agency": _("%(agency)s is not active in the registry.") % {"agency": agency.name}})
+        refuse_committee(agency, "agency")
+        if act and locked.status not in OPEN_STATUSES:
+            raise ValidationError(
+                _("This referral is %(status)s now: nothing is left to act on, so it can only be shared for reading.")
+                % {"status": _status_label(locked.status)}
+            )
+        group = agency_members_group(agency)
+        assign_perm("referrals.view_referral", group, locked)
+        if act:
+            assign_perm("referrals.act_on_referral", group, locked)
+        audit(user=by, agency_id=agency_id, action="share", object_type="referral", object_ref=locked.reference,
+              legal_basis=case_legal_basis(locked.case), detail={"with": agency.code, "act": act, "case": locked.case.code})
+        forget_shares(by)
+
+
+def referral_share_revoke(*, referral: Referral, agency: Agency, by) -> None:
+    """End a third agency's share of a referral (reading and, if delegated, acting)."""
+    with transaction.atomic():
+        agency_id = _share_actor(referral, by)
+        group = Group.objects.filter(name=f"agency-{agency.pk}-members").first()
+        if group is not None:
+            remove_perm("referrals.view_referral", group, referral)
+            remove_perm("referrals.act_on_referral", group, referral)
+        audit(user=by, agency_id=agency_id, action="revoke", object_type="referral", object_ref=referral.reference,
               detail={"with": agency.code})
         forget_shares(by)
