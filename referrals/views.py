@@ -569,9 +569,14 @@ def case_identity_view(request, code):
     case = case_for(request.user, code)
     if not identity_access(case=case, user=request.user).allowed:
         raise PermissionDenied(_("Your agency may not read this person's identity."))
-    data = identity_read(case=case, user=request.user)
-    rows = [(label, data.get(name, "")) for name, label in IDENTITY_FIELDS] if data else []
-    context = {"case": case, "identity_rows": rows, "revealed": True, "identity": identity_access(case=case, user=request.user)}
+    context = {"case": case, "identity": identity_access(case=case, user=request.user)}
+    try:
+        data = identity_read(case=case, user=request.user)
+    except ValidationError as exc:  # a record the configured IDENTITY_KEYS cannot decrypt: say so, don't crash
+        context["identity_error"] = " ".join(exc.messages)
+    else:
+        rows = [(label, data.get(name, "")) for name, label in IDENTITY_FIELDS] if data else []
+        context.update(identity_rows=rows, revealed=True)
     if request.htmx:
         return render(request, "referrals/includes/identity_panel.html", context)
     return render(request, "referrals/case_identity.html", context)
@@ -591,7 +596,11 @@ def case_identity_edit_view(request, code):
             messages.success(request, _("Identity saved (encrypted)."))
             return redirect(case)
     else:
-        form = IdentityForm(initial=identity_read(case=case, user=request.user, legal_basis=case_legal_basis(case)))
+        try:
+            form = IdentityForm(initial=identity_read(case=case, user=request.user, legal_basis=case_legal_basis(case)))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(case)
     return render(request, "referrals/identity_form.html", {"case": case, "form": form, "fields": FIELD_NAMES})
 
 
