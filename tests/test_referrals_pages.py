@@ -176,6 +176,14 @@ class TestReferralForm:
         assert len(queries) <= 20  # the whole request: session, user, forms, writes, and the e-mail to the shelter
         assert [m.to for m in mailoutbox] == [["chitra@example.org"]]
 
+    def test_minor_or_adult_and_gender_start_unchosen(self, cast, login):
+        import re
+
+        page = login(cast.asha).get(reverse("referrals:referral_create")).content.decode()
+        for name in ("case-age_status", "case-gender"):
+            radios = re.findall(rf'<input type="radio" name="{name}"[^>]*>', page)
+            assert radios and not any("checked" in tag for tag in radios), radios
+
     def test_missing_fields_are_marked_and_nothing_is_saved(self, cast, login):
         data = self._new_case_data(cast)
         for name in ("purpose", "to_agency", "case-gender", "case-exploitation"):
