@@ -461,7 +461,9 @@ def referral_reroute(*, referral: Referral, to_agency: Agency, by, note: str = "
             urgency=urgency or locked.urgency, note=note or locked.note, send=True, rerouted_from=locked,
         )
         _event(locked, by=by, agency_id=agency_id, from_status=locked.status,
-               note=_("Re-routed to %(agency)s as %(ref)s.") % {"agency": to_agency.name, "ref": new.reference})
+               # No agency name: the agency that declined still reads this timeline, and where the person went
+               # next is not its business (the sender sees the new referral through the gate).
+               note=_("Re-routed as %(ref)s.") % {"ref": new.reference})
         audit(
             user=by, agency_id=agency_id, action="transition", object_type="referral", object_ref=locked.reference,
             legal_basis=case_legal_basis(locked.case), detail={"action": "reroute", "to": to_agency.code, "new": new.reference},

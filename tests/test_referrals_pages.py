@@ -312,6 +312,10 @@ class TestActions:
                                {"to_agency": cast.shelter.pk, "urgency": "routine"})
         new = Referral.objects.get(rerouted_from=referral)
         assert response["Location"] == new.get_absolute_url()
+        assert cast.shelter.name in client.get(referral.get_absolute_url()).content.decode()  # the sender sees where
+        declined_page = login(cast.priya).get(referral.get_absolute_url()).content.decode()
+        assert cast.shelter.name not in declined_page and new.reference not in login(cast.priya).get(
+            reverse("referrals:inbox")).content.decode()
 
 
 class TestCasePage:
