@@ -36,6 +36,7 @@ from stakeholders.selectors import user_scope
 from stakeholders.vocab import RESIDENTIAL_KINDS, AgencyKind
 
 NETWORK_WINDOW_DAYS = 90
+ANSWERS_WINDOW_DAYS = 7  # the caseworker panel counts the answers to the agencies' referrals of the last week
 # The committee's national referral figures scan every referral of the last 90 days (tens of thousands of
 # rows at national scale) and are the same for every member: computed at most once a minute.
 HEADLINE_SECONDS = 60
@@ -347,8 +348,15 @@ def inbox_panel(user, agency_ids, *, now) -> dict:
 
     mine = Q(to_agency_id__in=agency_ids) | Q(from_agency_id__in=agency_ids)
     received, sent = Q(to_agency_id__in=agency_ids), Q(from_agency_id__in=agency_ids)
-    live = Referral.objects.visible_to(user).filter(mine, status__in=[*OPEN_STATUSES, Status.DRAFT])
+    # The other side's answers (accepted or declined, possibly completed since) to what the agencies sent.
+    answered = Q(status__in=[Status.ACCEPTED, Status.DECLINED, Status.COMPLETED],
+                 responded_at__gte=now - timedelta(days=ANSWERS_WINDOW_DAYS))
+    live = Referral.objects.visible_to(user).filter(mine).filter(
+        Q(status__in=[*OPEN_STATUSES, Status.DRAFT]) | (sent & answered)
+    )
     counts = live.aggregate(
+        answered=Count("pk", filter=sent & answered),
+        answered_declined=Count("pk", filter=sent & answered & Q(status=Status.DECLINED)),
         new=Count("pk", filter=received & Q(status=Status.SENT)),
         acknowledged=Count("pk", filter=received & Q(status=Status.ACKNOWLEDGED)),
         received_overdue=Count("pk", filter=received & _pending_q(now)),
@@ -361,7 +369,7 @@ def inbox_panel(user, agency_ids, *, now) -> dict:
         Referral.objects.visible_to(user).filter(mine).overdue(now).only(*_REFERRAL_LIST_FIELDS).order_by("due_at", "pk"), 8
     )
     _with_agencies(overdue)
-    return {**counts, "overdue": overdue, "overdue_total": total, "agency_ids": agency_ids}
+    return {**counts, "overdue": overdue, "overdue_total": total, "agency_ids": agency_ids, "answers_days": ANSWERS_WINDOW_DAYS}
 
 
 def reviewer_panel(user, *, now, today) -> dict:

@@ -52,8 +52,9 @@ class CaseForm(forms.ModelForm):
         self.fields["gender"].choices = CaseGender.choices
         if not self.is_bound:
             # The model's defaults ("to be determined", "not recorded") must be a choice, not a silent default.
-            self.initial.pop("age_status", None)
-            self.initial.pop("gender", None)
+            for name in ("age_status", "gender"):
+                self.initial.pop(name, None)
+                self.fields[name].initial = None  # the model field's default is the form field's initial too
         for name in ("age_status", "gender", "age_years", "rescue_district"):
             self.fields[name].widget.attrs["class"] = "picker-input"
         self.fields["exploitation"].choices = [("", _("Choose…"))] + list(self.fields["exploitation"].choices)[1:]
@@ -212,6 +213,14 @@ class ShareForm(forms.Form):
         error_messages={"invalid_choice": _("No active agency has this code.")},
     )
     identity = forms.BooleanField(label=_("Also let its caseworkers read the identity"), required=False)
+
+
+class ReferralShareForm(forms.Form):
+    agency = ShareForm.base_fields["agency"]
+    act = forms.BooleanField(
+        label=_("Delegate: its caseworkers may also acknowledge, accept, decline and complete for us"), required=False,
+        help_text=_("Only the receiving agency delegates. The identity is never shared this way."),
+    )
 
 
 class WithdrawConsentForm(forms.Form):

@@ -33,7 +33,7 @@ from referrals.vocab import (
 )
 from stakeholders.geography import GeographyIndex
 from stakeholders.models import Agency
-from stakeholders.vocab import choice_from_text
+from stakeholders.vocab import AgencyKind, choice_from_text
 
 COLUMNS = [
     "reference", "case_code", "from_code", "to_code", "purpose", "status", "sent_at", "responded_at", "closed_at",
@@ -132,7 +132,7 @@ def import_referrals(stream, *, dry_run: bool = False, skip_invalid: bool = Fals
     raw_rows = [(reader.line_num, row) for row in reader]
     report.rows = len(raw_rows)
     lookup = _Lookup()
-    agencies = {code: (pk, state_id) for code, pk, state_id in Agency.objects.values_list("code", "pk", "state_id")}
+    agencies = {code: (pk, state_id, kind) for code, pk, state_id, kind in Agency.objects.values_list("code", "pk", "state_id", "kind")}
     now = timezone.now()
 
     parsed: list[_Row] = []
@@ -195,6 +195,8 @@ def _parse(line, raw, agencies, lookup, now, errors) -> _Row | None:
             errors.append((column, "An agency code is required."))
         elif code not in agencies:
             errors.append((column, f"No agency has code {code!r}."))
+        elif agencies[code][2] == AgencyKind.COMMITTEE:
+            errors.append((column, f"{code!r} is a committee: committees see no case-level data and take no referrals."))
         else:
             ends[column] = agencies[code]
     if len(ends) == 2 and ends["from_code"][0] == ends["to_code"][0]:

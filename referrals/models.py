@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +64,21 @@ def _shared_with(user, permission_model, codename):
 @dataclass(frozen=True)
 class Shares:
     """What guardian grants a user beyond their agencies' own referrals: explicit shares of cases and
-    referrals with their agency's group (or with them), and identity access granted on cases."""
+    referrals with their agency's group (or with them), identity access granted on cases, and referrals
+    a receiving agency delegated to their agency (`delegated`: (referral id, delegate agency id) pairs)."""
 
     referral_ids: frozenset[int] = frozenset()
     case_ids: frozenset[int] = frozenset()
     identity_case_ids: frozenset[int] = frozenset()
+    delegated: frozenset[tuple[int, int]] = frozenset()
+
+
+def _members_group_agency(name: str) -> int | None:
+    """The agency id of a per-agency members group ("agency-12-members"), else None."""
+    parts = name.split("-")
+    if len(parts) == 3 and parts[0] == "agency" and parts[2] == "members" and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 def user_shares(user) -> Shares:
@@ -82,21 +92,27 @@ def user_shares(user) -> Shares:
     cached = getattr(user, "_referral_shares", None)
     if cached is not None:
         return cached
-    codenames = ("view_case", "view_referral", "view_identity")
-    kinds = {"view_case": "c", "view_referral": "r", "view_identity": "i"}
-    queries = [
-        model.objects.filter(
-            Q(group__user=user) if hasattr(model, "group") else Q(user=user), permission__codename__in=codenames
-        ).values_list("content_object_id", "permission__codename")
-        for model in (CaseGroupObjectPermission, CaseUserObjectPermission, ReferralGroupObjectPermission, ReferralUserObjectPermission)
-    ]
+    codenames = ("view_case", "view_referral", "view_identity", "act_on_referral")
+    kinds = {"view_case": "c", "view_referral": "r", "view_identity": "i", "act_on_referral": "a"}
+    queries = []
+    for model in (CaseGroupObjectPermission, CaseUserObjectPermission, ReferralGroupObjectPermission, ReferralUserObjectPermission):
+        by_group = hasattr(model, "group")
+        grants = model.objects.filter(Q(group__user=user) if by_group else Q(user=user), permission__codename__in=codenames)
+        # The group's name says which agency a grant was made to (a delegation acts for that agency).
+        grants = grants.annotate(via=F("group__name") if by_group else Value("", output_field=models.CharField()))
+        queries.append(grants.values_list("content_object_id", "permission__codename", "via"))
     rows = queries[0].union(*queries[1:], all=True)
-    found: dict[str, set[int]] = {"c": set(), "r": set(), "i": set()}
-    for object_id, codename in rows:
+    found: dict[str, set[int]] = {"c": set(), "r": set(), "i": set(), "a": set()}
+    delegated: set[tuple[int, int]] = set()
+    for object_id, codename, via in rows:
         found[kinds[codename]].add(object_id)
-    # A referral share names a referral id; case shares (view or identity) name case ids.
+        if codename == "act_on_referral" and (agency_id := _members_group_agency(via or "")) is not None:
+            delegated.add((object_id, agency_id))
+    # A referral share names a referral id (acting on a referral implies reading it); case shares (view or
+    # identity) name case ids.
     shares = Shares(
-        referral_ids=frozenset(found["r"]), case_ids=frozenset(found["c"] | found["i"]), identity_case_ids=frozenset(found["i"])
+        referral_ids=frozenset(found["r"] | found["a"]), case_ids=frozenset(found["c"] | found["i"]),
+        identity_case_ids=frozenset(found["i"]), delegated=frozenset(delegated),
     )
     user._referral_shares = shares
     return shares
@@ -283,9 +299,9 @@ class ReferralQuerySet(models.QuerySet):
         return self.filter(condition)
 
     def received_by(self, user):
-        """The receiving side of the gate alone: referrals sent to the user's agencies (drafts excluded), on
-        the (to_agency, status) index. Every row here is in `visible_to(user)`; the inbox and its navigation
-        count use this part so that they cost one indexed query."""
+        """The receiving side of the gate alone: referrals sent (or delegated) to the user's agencies (drafts
+        excluded), on the (to_agency, status) index. Every row here is in `visible_to(user)`; the inbox and its navigation
+        count use this part so that they cost one indexed query (after the user's shares, read once a request)."""
         from stakeholders.selectors import user_scope
 
         if not getattr(user, "is_authenticated", False):
@@ -293,7 +309,12 @@ class ReferralQuerySet(models.QuerySet):
         scope = user_scope(user)
         if not scope.agency_ids:
             return self.none()
-        return self.filter(to_agency_id__in=scope.agency_ids, status__in=SENT_STATUSES)
+        condition = Q(to_agency_id__in=scope.agency_ids)
+        # Referrals a receiving agency delegated to one of the user's agencies wait in their inbox too.
+        delegated = [referral_id for referral_id, agency_id in user_shares(user).delegated if agency_id in scope.agency_ids]
+        if delegated:
+            condition |= Q(pk__in=delegated)
+        return self.filter(condition, status__in=SENT_STATUSES)
 
     def for_aggregates(self, user):
         """Referrals a user may *count* (agency-level aggregates, never case rows): the committee and

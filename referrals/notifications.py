@@ -66,6 +66,11 @@ def notify_transition(*, referral_id: int, action: str, actor_id: int | None) ->
     else:
         actor_agency, other = referral.from_agency, referral.to_agency
     targets = [other.pk] if other else [referral.from_agency_id, referral.to_agency_id]
+    if action in RECEIVER_ACTIONS:
+        # An agency the receiver delegated the referral to answered: the receiver is told as well.
+        acted_for = referral.events.order_by("-at", "-pk").values_list("actor_agency_id", flat=True).first()
+        if acted_for is not None and acted_for != referral.to_agency_id:
+            targets.append(referral.to_agency_id)
     addresses = recipients(targets, exclude_user_id=actor_id)
     context = {
         "referral": referral,

@@ -9,10 +9,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from referrals.matching import Candidate, rank, serves, target_for
-from referrals.models import Case, CaseGroupObjectPermission, Referral, ReferralEvent
+from referrals.models import Case, CaseGroupObjectPermission, Referral, ReferralEvent, ReferralGroupObjectPermission
 from referrals.vocab import PENDING_STATUSES, SENT_STATUSES, Purpose, Status
 from stakeholders.models import Agency, AgencyService, District
 from stakeholders.selectors import user_scope
+from stakeholders.vocab import AgencyKind
 
 BOXES = ("inbox", "sent", "review")
 
@@ -124,6 +125,22 @@ def case_shares(case: Case) -> list[dict]:
     ]
 
 
+def referral_shares(referral: Referral) -> list[dict]:
+    """Third agencies a referral is explicitly shared with (guardian group grants), and whether the receiver
+    delegated acting on it to them."""
+    rows = ReferralGroupObjectPermission.objects.filter(content_object=referral).values_list("group__name", "permission__codename")
+    granted: dict[int, set[str]] = {}
+    for name, codename in rows:
+        if name.startswith("agency-") and name.endswith("-members"):
+            granted.setdefault(int(name.split("-")[1]), set()).add(codename)
+    agencies = Agency.objects.in_bulk(list(granted))
+    return [
+        {"agency": agencies[pk], "act": "act_on_referral" in codes}
+        for pk, codes in sorted(granted.items())
+        if pk in agencies
+    ]
+
+
 def district_choices_for(user):
     """Districts offered by the list filters: those of the user's agencies' and supervised states."""
     scope = user_scope(user)
@@ -165,7 +182,8 @@ def agency_candidates(*, purpose: str = "", gender: str = "", age_status: str = 
     eligibility admits the person); `service`, `district_id`, `within_km`, `free_beds` and `q`
     narrow the list further.
     """
-    agencies = Agency.objects.filter(active=True).exclude(pk__in=list(exclude_ids))
+    # Committees never receive case-level data (services.refuse_committee): never offer them.
+    agencies = Agency.objects.filter(active=True).exclude(pk__in=list(exclude_ids)).exclude(kind=AgencyKind.COMMITTEE)
     target = ("service", service) if service else target_for(purpose, gender=gender, age_status=age_status)
     if target is not None:
         kind, value = target

@@ -28,7 +28,7 @@ from referrals.audit import audit
 from referrals.deadlines import rule_for
 from referrals.identity import case_legal_basis, encrypt_identity
 from referrals.matching import SHELTER_SERVICES, serves
-from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares
+from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares, user_shares
 from referrals.vocab import (
     CUSTODY_PURPOSES,
     IDENTITY_PURPOSES,
@@ -47,6 +47,7 @@ from referrals.vocab import (
 from stakeholders.models import Agency
 from stakeholders.selectors import user_scope
 from stakeholders.services import agency_members_group
+from stakeholders.vocab import AgencyKind
 
 SENDER, RECEIVER, EITHER = "sender", "receiver", "either"
 
@@ -76,12 +77,19 @@ def _status_label(status: str) -> str:
 
 
 def side_agency(referral: Referral, user, side: str) -> int | None:
-    """The agency the user acts for on this side of the referral (admin or caseworker), or None."""
+    """The agency the user acts for on this side of the referral (admin or caseworker), or None.
+
+    On the receiving side this may be an agency the receiver delegated the referral to (`referral_share`
+    with `act`): its caseworkers act for the receiver, and the timeline names their own agency."""
     acting = user_scope(user).acting_agency_ids
     if side in (RECEIVER, EITHER) and referral.to_agency_id in acting:
         return referral.to_agency_id
     if side in (SENDER, EITHER) and referral.from_agency_id in acting:
         return referral.from_agency_id
+    if side in (RECEIVER, EITHER) and acting:
+        delegates = sorted(a for r, a in user_shares(user).delegated if r == referral.pk and a in acting)
+        if delegates:
+            return delegates[0]
     return None
 
 
@@ -99,7 +107,8 @@ def allowed_actions(referral: Referral, user) -> list[str]:
 def refuse_side(referral: Referral, user, action: str) -> None:
     spec = TRANSITIONS[action]
     if spec.side == RECEIVER:
-        who = _("caseworkers and admins of %(agency)s (the receiving agency)") % {"agency": referral.to_agency.name}
+        who = _("caseworkers and admins of %(agency)s (the receiving agency, or of an agency it delegated the referral "
+                "to)") % {"agency": referral.to_agency.name}
     elif spec.side == SENDER:
         who = _("caseworkers and admins of %(agency)s (the sending agency)") % {"agency": referral.from_agency.name}
     else:
@@ -231,9 +240,20 @@ def stake_agency_ids(case: Case, open_referrals: list[tuple] | None = None) -> s
     return ids
 
 
+def refuse_committee(agency: Agency, field: str) -> None:
+    """Committees (the steering committee, task forces) coordinate; they never see case-level data, so no
+    referral goes to them and no case or referral is shared with them."""
+    if agency.kind == AgencyKind.COMMITTEE:
+        raise ValidationError({field: _(
+            "%(agency)s is a committee: committees see no case-level data, so cases and referrals are never sent "
+            "or shared to them. Choose an agency that works with the person."
+        ) % {"agency": agency.name}})
+
+
 def _check_receiver(*, case: Case, to_agency: Agency, purpose: str) -> None:
     if not to_agency.active:
         raise ValidationError({"to_agency": _("%(agency)s is not active in the registry.") % {"agency": to_agency.name}})
+    refuse_committee(to_agency, "to_agency")
     if purpose == Purpose.PRODUCE_BEFORE_CWC and case.age_status == AgeStatus.ADULT:
         raise ValidationError({"purpose": _("The CWC decides for children; this case is recorded as an adult.")})
     if purpose == Purpose.SHELTER_PLACEMENT:
@@ -264,6 +284,7 @@ def _referral_create(*, case: Case, from_agency: Agency, to_agency: Agency, purp
                      consents: list[Consent] | None = None) -> Referral:
     if from_agency.pk not in user_scope(by).acting_agency_ids:
         raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may refer from it.") % {"agency": from_agency.name})
+    refuse_committee(from_agency, "from_agency")
     if from_agency.pk == to_agency.pk:
         raise ValidationError({"to_agency": _("An agency cannot refer to itself; choose another agency.")})
     if purpose not in Purpose.values:
@@ -440,7 +461,9 @@ def referral_reroute(*, referral: Referral, to_agency: Agency, by, note: str = "
             urgency=urgency or locked.urgency, note=note or locked.note, send=True, rerouted_from=locked,
         )
         _event(locked, by=by, agency_id=agency_id, from_status=locked.status,
-               note=_("Re-routed to %(agency)s as %(ref)s.") % {"agency": to_agency.name, "ref": new.reference})
+               # No agency name: the agency that declined still reads this timeline, and where the person went
+               # next is not its business (the sender sees the new referral through the gate).
+               note=_("Re-routed as %(ref)s.") % {"ref": new.reference})
         audit(
             user=by, agency_id=agency_id, action="transition", object_type="referral", object_ref=locked.reference,
             legal_basis=case_legal_basis(locked.case), detail={"action": "reroute", "to": to_agency.code, "new": new.reference},
@@ -497,6 +520,7 @@ def case_create(*, agency: Agency, by, fields: dict, consent: dict | None = None
 def _case_create(*, agency: Agency, by, fields: dict, consent: dict | None, identity: dict | None) -> Case:
     if agency.pk not in user_scope(by).acting_agency_ids:
         raise PermissionDenied(_("Only caseworkers and admins of %(agency)s may open cases for it.") % {"agency": agency.name})
+    refuse_committee(agency, "from_agency")
     values = {k: v for k, v in fields.items() if k in CASE_FIELDS}
     values["age_band"], values["age_status"] = derive_age(
         age_years=values.get("age_years"), age_band=values.get("age_band"), age_status=values.get("age_status")
@@ -603,6 +627,7 @@ def case_share(*, case: Case, agency: Agency, by, identity: bool = False) -> Non
         agency_id = _holder_actor(case, by)
         if agency.pk == case.holder_id:
             raise ValidationError({"agency": _("The agency holding the case sees it already.")})
+        refuse_committee(agency, "agency")
         share_case_with_agency(case=case, agency=agency, identity=identity)
         audit(user=by, agency_id=agency_id, action="share", object_type="case", object_ref=case.code,
               legal_basis=case_legal_basis(case), detail={"with": agency.code, "identity": identity})
@@ -617,5 +642,72 @@ def case_share_revoke(*, case: Case, agency: Agency, by) -> None:
             remove_perm("referrals.view_case", group, case)
             remove_perm("referrals.view_identity", group, case)
         audit(user=by, agency_id=agency_id, action="revoke", object_type="case", object_ref=case.code,
+              detail={"with": agency.code})
+        forget_shares(by)
+
+
+# --- sharing and delegating a referral ----------------------------------------------------------------
+
+
+def share_side(referral: Referral, user) -> int | None:
+    """The party (receiver first, else sender) an acting member shares or revokes for; None for anyone else.
+    Delegates and third agencies never pass a referral on."""
+    acting = user_scope(user).acting_agency_ids
+    for agency_id in (referral.to_agency_id, referral.from_agency_id):
+        if agency_id in acting:
+            return agency_id
+    return None
+
+
+def _share_actor(referral: Referral, by) -> int:
+    agency_id = share_side(referral, by)
+    if agency_id is None:
+        raise PermissionDenied(_("Only caseworkers and admins of the sending or receiving agency may share this referral."))
+    return agency_id
+
+
+def referral_share(*, referral: Referral, agency: Agency, by, act: bool = False) -> None:
+    """Share one referral with a third agency (e.g. the DLSA, the CWC of the home district): its members read
+    the referral and the case summary, never the identity. With `act`, the receiving agency delegates: the
+    third agency's caseworkers may also acknowledge, accept, decline, complete and comment for it, and find
+    it in their inbox. Sharing again adds rights, never removes them; `referral_share_revoke` removes both."""
+    with transaction.atomic():
+        locked = _lock(referral)
+        agency_id = _share_actor(locked, by)
+        if act and agency_id != locked.to_agency_id:
+            raise PermissionDenied(
+                _("Only caseworkers and admins of %(agency)s (the receiving agency) may delegate acting on this referral.")
+                % {"agency": locked.to_agency.name}
+            )
+        if locked.status == Status.DRAFT:
+            raise ValidationError(_("Send the referral before sharing it. Nothing was changed."))
+        if agency.pk in (locked.from_agency_id, locked.to_agency_id):
+            raise ValidationError({"agency": _("%(agency)s is a party to this referral and sees it already.") % {"agency": agency.name}})
+        if not agency.active:
+            raise ValidationError({"agency": _("%(agency)s is not active in the registry.") % {"agency": agency.name}})
+        refuse_committee(agency, "agency")
+        if act and locked.status not in OPEN_STATUSES:
+            raise ValidationError(
+                _("This referral is %(status)s now: nothing is left to act on, so it can only be shared for reading.")
+                % {"status": _status_label(locked.status)}
+            )
+        group = agency_members_group(agency)
+        assign_perm("referrals.view_referral", group, locked)
+        if act:
+            assign_perm("referrals.act_on_referral", group, locked)
+        audit(user=by, agency_id=agency_id, action="share", object_type="referral", object_ref=locked.reference,
+              legal_basis=case_legal_basis(locked.case), detail={"with": agency.code, "act": act, "case": locked.case.code})
+        forget_shares(by)
+
+
+def referral_share_revoke(*, referral: Referral, agency: Agency, by) -> None:
+    """End a third agency's share of a referral (reading and, if delegated, acting)."""
+    with transaction.atomic():
+        agency_id = _share_actor(referral, by)
+        group = Group.objects.filter(name=f"agency-{agency.pk}-members").first()
+        if group is not None:
+            remove_perm("referrals.view_referral", group, referral)
+            remove_perm("referrals.act_on_referral", group, referral)
+        audit(user=by, agency_id=agency_id, action="revoke", object_type="referral", object_ref=referral.reference,
               detail={"with": agency.code})
         forget_shares(by)

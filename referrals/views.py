@@ -35,6 +35,7 @@ from referrals.forms import (
     ConsentForm,
     IdentityForm,
     ReferralForm,
+    ReferralShareForm,
     RerouteForm,
     ShareForm,
     WithdrawConsentForm,
@@ -54,11 +55,13 @@ from referrals.selectors import (
     referral_box,
     referral_events,
     referral_for,
+    referral_shares,
     visible_reroutes,
 )
 from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
+from stakeholders.vocab import AgencyKind
 
 # --- lists ---------------------------------------------------------------------------------------
 
@@ -205,8 +208,10 @@ def _live_context(request, referral, *, forms=None, error=None):
     actions = services.allowed_actions(referral, request.user)
     bound = forms or {}
     rule = RULES_BY_SLUG.get(referral.deadline_rule)
+    acting_for = services.side_agency(referral, request.user, services.RECEIVER)
     return {
         "referral": referral,
+        "delegated": acting_for is not None and acting_for != referral.to_agency_id,
         "deadline_source": f"{rule.note} ({rule.source})" if rule else "",
         "case": referral.case,
         "events": referral_events(referral),
@@ -218,6 +223,15 @@ def _live_context(request, referral, *, forms=None, error=None):
     }
 
 
+def _share_context(request, referral):
+    """The referral's third-agency shares, for the sender's and receiver's acting members only."""
+    side = services.share_side(referral, request.user)
+    if side is None or referral.status == Status.DRAFT:
+        return {}
+    return {"shares": referral_shares(referral), "share_form": ReferralShareForm(),
+            "can_delegate": side == referral.to_agency_id}
+
+
 @login_required
 @require_GET
 def referral_detail_view(request, reference):
@@ -225,7 +239,39 @@ def referral_detail_view(request, reference):
     audit(user=request.user, agency_id=agency_for(request.user, referral.to_agency_id, referral.from_agency_id),
           action="view_referral", object_type="referral", object_ref=referral.reference,
           legal_basis=case_legal_basis(referral.case), detail={"case": referral.case.code})
-    return render(request, "referrals/referral_detail.html", _live_context(request, referral))
+    return render(request, "referrals/referral_detail.html", {**_live_context(request, referral), **_share_context(request, referral)})
+
+
+@login_required
+@require_POST
+def referral_share_view(request, reference):
+    """Share the referral with a third agency (reading; with `act`, the receiver delegates acting on it)."""
+    referral = referral_for(request.user, reference)
+    if services.share_side(referral, request.user) is None:
+        raise PermissionDenied(_("Only caseworkers and admins of the sending or receiving agency may share this referral."))
+    form = ReferralShareForm(request.POST)
+    if form.is_valid():
+        agency, act = form.cleaned_data["agency"], form.cleaned_data["act"]
+        try:
+            services.referral_share(referral=referral, agency=agency, by=request.user, act=act)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            text = _("%(agency)s may now act on this referral for %(receiver)s.") if act else _("Referral shared with %(agency)s.")
+            messages.success(request, text % {"agency": agency.name, "receiver": referral.to_agency.name})
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(referral)
+
+
+@login_required
+@require_POST
+def referral_share_revoke_view(request, reference, agency_pk):
+    referral = referral_for(request.user, reference)
+    agency = get_object_or_404(Agency, pk=agency_pk)
+    services.referral_share_revoke(referral=referral, agency=agency, by=request.user)
+    messages.success(request, _("The share with %(agency)s was revoked.") % {"agency": agency.name})
+    return redirect(referral)
 
 
 def _action_kwargs(action, data):
@@ -416,7 +462,10 @@ def referral_create_view(request, code=None):
         acting_ids &= services.stake_agency_ids(case)
         if not acting_ids:
             raise PermissionDenied(_("Your agency does not work on this case now, so it cannot refer it."))
-    acting = list(Agency.objects.filter(pk__in=acting_ids).select_related("district").order_by("name"))
+    # Committees see no case-level data: they neither open cases nor refer (services.refuse_committee).
+    acting = list(Agency.objects.filter(pk__in=acting_ids).exclude(kind=AgencyKind.COMMITTEE).select_related("district").order_by("name"))
+    if not acting:
+        raise PermissionDenied(_("Committees see no case-level data, so they make no referrals."))
     data = request.POST if request.method == "POST" else None
     referral_form = ReferralForm(data, acting_agencies=acting, initial={"purpose": request.GET.get("purpose", "")})
     home = acting[0]
@@ -520,9 +569,14 @@ def case_identity_view(request, code):
     case = case_for(request.user, code)
     if not identity_access(case=case, user=request.user).allowed:
         raise PermissionDenied(_("Your agency may not read this person's identity."))
-    data = identity_read(case=case, user=request.user)
-    rows = [(label, data.get(name, "")) for name, label in IDENTITY_FIELDS] if data else []
-    context = {"case": case, "identity_rows": rows, "revealed": True, "identity": identity_access(case=case, user=request.user)}
+    context = {"case": case, "identity": identity_access(case=case, user=request.user)}
+    try:
+        data = identity_read(case=case, user=request.user)
+    except ValidationError as exc:  # a record the configured IDENTITY_KEYS cannot decrypt: say so, don't crash
+        context["identity_error"] = " ".join(exc.messages)
+    else:
+        rows = [(label, data.get(name, "")) for name, label in IDENTITY_FIELDS] if data else []
+        context.update(identity_rows=rows, revealed=True)
     if request.htmx:
         return render(request, "referrals/includes/identity_panel.html", context)
     return render(request, "referrals/case_identity.html", context)
@@ -542,7 +596,11 @@ def case_identity_edit_view(request, code):
             messages.success(request, _("Identity saved (encrypted)."))
             return redirect(case)
     else:
-        form = IdentityForm(initial=identity_read(case=case, user=request.user, legal_basis=case_legal_basis(case)))
+        try:
+            form = IdentityForm(initial=identity_read(case=case, user=request.user, legal_basis=case_legal_basis(case)))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(case)
     return render(request, "referrals/identity_form.html", {"case": case, "form": form, "fields": FIELD_NAMES})
 
 

@@ -93,6 +93,18 @@ def test_the_rotation_command_reports_and_a_missing_key_is_an_error(cast, settin
         call_command("rotate_identity_key", stdout=StringIO(), stderr=StringIO())
 
 
+def test_a_record_the_keys_cannot_decrypt_is_reported_on_the_page_not_a_server_error(cast, login, settings):
+    case = case_with_consent(cast)
+    settings.IDENTITY_KEYS = [Fernet.generate_key().decode()]  # the old key was dropped too early
+    client = login(cast.asha)
+    client.raise_request_exception = False
+    response = client.post(reverse("referrals:case_identity", args=[case.code]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "IDENTITY_KEYS" in response.content.decode()
+    response = client.get(reverse("referrals:case_identity_edit", args=[case.code]), follow=True)
+    assert response.redirect_chain[-1][0] == case.get_absolute_url()
+    assert "IDENTITY_KEYS" in response.content.decode()
+
+
 def test_identity_never_appears_in_lists_exports_or_mail(cast, login, caplog):
     caplog.set_level(logging.DEBUG)
     referral = refer(cast, purpose="shelter_placement", note="Needs a quiet room")

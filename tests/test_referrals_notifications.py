@@ -49,6 +49,15 @@ def test_answers_mail_the_sender_and_nobody_mails_themselves(cast, commit):
     assert sorted(a for m in mail.outbox for a in m.to) == ["bina@example.org", "chitra@example.org", "nina@example.org"]
 
 
+def test_when_a_delegate_answers_the_receiver_is_told_too(cast, commit):
+    referral = refer(cast)
+    services.referral_share(referral=referral, agency=cast.ahtu, by=cast.chitra, act=True)
+    mail.outbox.clear()
+    commit(services.referral_accept, referral=referral, by=cast.arjun)
+    recipients = sorted(address for m in mail.outbox for address in m.to)
+    assert recipients == ["asha@example.org", "bina@example.org", "chitra@example.org", "nina@example.org"]
+
+
 def test_a_refused_action_mails_nobody(cast, commit):
     referral = refer(cast)
     with pytest.raises(Exception):

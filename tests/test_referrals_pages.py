@@ -176,6 +176,14 @@ class TestReferralForm:
         assert len(queries) <= 20  # the whole request: session, user, forms, writes, and the e-mail to the shelter
         assert [m.to for m in mailoutbox] == [["chitra@example.org"]]
 
+    def test_minor_or_adult_and_gender_start_unchosen(self, cast, login):
+        import re
+
+        page = login(cast.asha).get(reverse("referrals:referral_create")).content.decode()
+        for name in ("case-age_status", "case-gender"):
+            radios = re.findall(rf'<input type="radio" name="{name}"[^>]*>', page)
+            assert radios and not any("checked" in tag for tag in radios), radios
+
     def test_missing_fields_are_marked_and_nothing_is_saved(self, cast, login):
         data = self._new_case_data(cast)
         for name in ("purpose", "to_agency", "case-gender", "case-exploitation"):
@@ -304,6 +312,10 @@ class TestActions:
                                {"to_agency": cast.shelter.pk, "urgency": "routine"})
         new = Referral.objects.get(rerouted_from=referral)
         assert response["Location"] == new.get_absolute_url()
+        assert cast.shelter.name in client.get(referral.get_absolute_url()).content.decode()  # the sender sees where
+        declined_page = login(cast.priya).get(referral.get_absolute_url()).content.decode()
+        assert cast.shelter.name not in declined_page and new.reference not in login(cast.priya).get(
+            reverse("referrals:inbox")).content.decode()
 
 
 class TestCasePage:

@@ -76,6 +76,10 @@ MATRIX = [
      expect(asha=302, chitra=403, bina=403, devi=403, root=403)),
     ("comment", "post", lambda s: reverse("referrals:referral_action", args=[R(s), "comment"]),
      expect(asha=302, chitra=302, bina=403, devi=403, root=403)),
+    ("share referral", "post", lambda s: reverse("referrals:referral_share", args=[R(s)]),
+     expect(asha=302, chitra=302, bina=403, devi=403, root=403)),
+    ("revoke referral share", "post", lambda s: reverse("referrals:referral_share_revoke", args=[R(s), s.cast.dlsa.pk]),
+     expect(asha=302, chitra=302, bina=403, devi=403, root=403)),
     ("re-route", "get", lambda s: reverse("referrals:referral_reroute", args=[R(s)]),
      expect(asha=302, chitra=403, bina=403, devi=403, root=403)),
     ("picker for the case", "get", lambda s: reverse("referrals:agency_options") + f"?case={C(s)}&purpose=legal_aid",
@@ -99,7 +103,7 @@ SHOWS_CASE = {
 }
 POST_DATA = {
     "decline": {"reason": "at_capacity"}, "complete": {"outcome": "placed"}, "comment": {"note": "Called the shelter."},
-    "share case": {"agency": "PUNE-DLSA"},
+    "share case": {"agency": "PUNE-DLSA"}, "share referral": {"agency": "PUNE-DLSA"},
 }
 
 
@@ -193,6 +197,8 @@ def test_every_post_needs_a_csrf_token(scene, cast):
         (cast.asha, reverse("referrals:consent_withdraw", args=[scene.case.code, scene.consent.pk]), {}),
         (cast.asha, reverse("referrals:case_share", args=[scene.case.code]), {"agency": "PUNE-DLSA"}),
         (cast.asha, reverse("referrals:case_share_revoke", args=[scene.case.code, cast.dlsa.pk]), {}),
+        (cast.chitra, reverse("referrals:referral_share", args=[scene.referral.reference]), {"agency": "PUNE-DLSA", "act": "on"}),
+        (cast.chitra, reverse("referrals:referral_share_revoke", args=[scene.referral.reference, cast.dlsa.pk]), {}),
         (cast.asha, reverse("referrals:referral_reroute", args=[scene.referral.reference]), {"to_agency": cast.dlsa.pk}),
         (cast.asha, reverse("referrals:referral_create"), {"purpose": "legal_aid", "to_agency": cast.dlsa.pk}),
         (cast.asha, reverse("referrals:case_refer", args=[scene.case.code]), {"purpose": "legal_aid", "to_agency": cast.dlsa.pk}),
@@ -205,3 +211,93 @@ def test_every_post_needs_a_csrf_token(scene, cast):
     assert (Referral.objects.count(), AuditEvent.objects.count(), Consent.objects.count()) == before
     scene.referral.refresh_from_db()
     assert scene.referral.status == "sent"
+
+
+def test_the_steering_committee_never_receives_case_level_data(scene, cast, login):
+    """No referral goes to a committee, no case is shared with one, and committee members open no cases."""
+    import io
+
+    from django.core.exceptions import ValidationError
+
+    from referrals import services
+    from referrals.imports import COLUMNS, import_referrals
+    from referrals.selectors import agency_candidates
+    from tests.factories import make_user
+
+    before = Referral.objects.count()
+    with pytest.raises(ValidationError, match="committee"):
+        refer(cast, case=scene.case, to=cast.committee, purpose="other")
+    with pytest.raises(ValidationError, match="committee"):
+        services.case_share(case=scene.case, agency=cast.committee, by=cast.asha)
+    assert Referral.objects.count() == before
+    assert login(cast.sunil).get(scene.case.get_absolute_url()).status_code == 404
+    assert not any(c.pk == cast.committee.pk for c in agency_candidates(purpose="other", q="Steering"))
+
+    chair = make_user("chair", agency=cast.committee, role="admin")
+    assert login(chair).get(reverse("referrals:referral_create")).status_code == 403
+    with pytest.raises(ValidationError, match="committee"):
+        services.case_create(agency=cast.committee, by=chair, fields={"exploitation": "forced_labour"})
+
+    row = "IMP-SC-1,C-IMP-0009,PUNE-NGO,SC,other,sent,2025-02-01 10:00,,,no,female,forced_labour,,"
+    report = import_referrals(io.StringIO(",".join(COLUMNS) + "\n" + row + "\n"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "to_code")] and not report.written
+
+
+def test_sharing_one_referral_lets_a_third_agency_read_it_until_revoked(scene, cast, login):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from referrals.services import referral_share, referral_share_revoke
+
+    other = refer(cast, case=scene.case, to=cast.dlsa, purpose="legal_aid")
+    assert login(cast.kavita).get(scene.referral.get_absolute_url()).status_code == 404
+    response = login(cast.asha).post(reverse("referrals:referral_share", args=[scene.referral.reference]), {"agency": "PUNE-CWC"})
+    assert response.status_code == 302
+    client = login(cast.kavita)
+    assert client.get(scene.referral.get_absolute_url()).status_code == 200
+    case_page = client.get(scene.case.get_absolute_url())
+    assert case_page.status_code == 200 and other.reference not in case_page.content.decode()  # only what was shared
+    assert client.get(other.get_absolute_url()).status_code == 404
+    assert client.post(reverse("referrals:case_identity", args=[scene.case.code])).status_code == 403
+    assert client.post(reverse("referrals:referral_action", args=[scene.referral.reference, "accept"])).status_code == 403
+    assert scene.referral.reference not in client.get(reverse("referrals:inbox")).content.decode()
+    # Third agencies and viewers never pass it on; the sender may not delegate the receiver's work.
+    for user in (cast.kavita, cast.bina):
+        assert login(user).post(reverse("referrals:referral_share", args=[scene.referral.reference]),
+                                {"agency": "PUNE-AHTU"}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        referral_share(referral=scene.referral, agency=cast.ahtu, by=cast.asha, act=True)
+    with pytest.raises(ValidationError, match="party"):
+        referral_share(referral=scene.referral, agency=cast.shelter, by=cast.asha)
+    assert AuditEvent.objects.filter(action="share", object_type="referral", object_ref=scene.referral.reference).count() == 1
+
+    referral_share_revoke(referral=scene.referral, agency=cast.cwc, by=cast.chitra)
+    assert login(cast.kavita).get(scene.referral.get_absolute_url()).status_code == 404
+    assert login(cast.kavita).get(scene.case.get_absolute_url()).status_code == 404
+    assert AuditEvent.objects.filter(action="revoke", object_type="referral", object_ref=scene.referral.reference).exists()
+
+
+def test_a_receiver_delegates_acting_on_a_referral(scene, cast, login):
+    from referrals.services import referral_share_revoke
+
+    page = login(cast.chitra).get(scene.referral.get_absolute_url()).content.decode()
+    assert 'name="act"' in page  # the receiver may delegate
+    assert 'name="act"' not in login(cast.asha).get(scene.referral.get_absolute_url()).content.decode()
+    response = login(cast.chitra).post(reverse("referrals:referral_share", args=[scene.referral.reference]),
+                                       {"agency": "PUNE-AHTU", "act": "on"})
+    assert response.status_code == 302
+    client = login(cast.arjun)
+    assert scene.referral.reference in client.get(reverse("referrals:inbox")).content.decode()
+    assert "delegated this referral to your agency" in client.get(scene.referral.get_absolute_url()).content.decode()
+    assert client.post(reverse("referrals:case_identity", args=[scene.case.code])).status_code == 403
+    assert client.post(reverse("referrals:referral_action", args=[scene.referral.reference, "withdraw"])).status_code == 403
+    assert client.post(reverse("referrals:referral_action", args=[scene.referral.reference, "acknowledge"])).status_code == 302
+    scene.referral.refresh_from_db()
+    assert scene.referral.status == "acknowledged"
+    event = scene.referral.events.get(to_status="acknowledged")
+    assert (event.actor, event.actor_agency) == (cast.arjun, cast.ahtu)
+    assert AuditEvent.objects.filter(action="transition", agency=cast.ahtu, object_ref=scene.referral.reference).exists()
+
+    referral_share_revoke(referral=scene.referral, agency=cast.ahtu, by=cast.chitra)
+    assert login(cast.arjun).post(reverse("referrals:referral_action", args=[scene.referral.reference, "accept"])).status_code == 404
+    scene.referral.refresh_from_db()
+    assert scene.referral.status == "acknowledged"

@@ -47,6 +47,19 @@ class TestCaseworker:
         assert inbox["overdue_total"] == 3 and len(inbox["overdue"]) == 3
         assert all(r.from_agency in (cast.ngo,) or r.to_agency == cast.ngo for r in inbox["overdue"])
 
+    def test_answers_to_the_agencys_referrals_of_the_last_week_are_counted(self, login, cast):
+        now = timezone.now()
+        referral(cast, cast.ngo, cast.shelter, "accepted", responded_at=now - timedelta(hours=3))
+        referral(cast, cast.ngo, cast.dlsa, "declined", responded_at=now - timedelta(days=2), decline_reason="at_capacity")
+        referral(cast, cast.ngo, cast.cwc, "completed", responded_at=now - timedelta(days=6), closed_at=now)
+        referral(cast, cast.ngo, cast.shelter, "declined", responded_at=now - timedelta(days=9), days_ago=10)  # too old
+        referral(cast, cast.shelter, cast.ngo, "declined", responded_at=now - timedelta(hours=1))  # our own answer
+        response = login(cast.asha).get(HOME)
+        inbox = response.context["board"].inbox
+        assert (inbox["answered"], inbox["answered_declined"]) == (3, 1)
+        assert (inbox["in_care"], inbox["awaiting"]) == (0, 0)
+        assert "sent, answered in the last 7 days" in response.content.decode()
+
     def test_a_viewer_sees_the_counts_and_the_outsider_sees_only_their_own(self, login, cast):
         referral(cast, cast.shelter, cast.ngo, "sent", due_in_hours=-5)
         assert board(login(cast.bina)).inbox["received_overdue"] == 1
