@@ -156,3 +156,18 @@ def test_saving_an_agency_keeps_derived_coordinates_derived(cast):
     assert edit.is_valid(), edit.errors
     agency = edit.save()
     assert (agency.name, agency.location_precision) == ("Renamed", LocationPrecision.PIN)
+
+
+def test_seed_demo_refuses_a_real_registry_but_if_empty_leaves_it_alone(cast):
+    """`make run` runs `seed_demo --if-empty`: on a database with a real registry it must not fail."""
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    before = Agency.objects.count()
+    with pytest.raises(CommandError, match="not demo data"):
+        call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert "no demo data added" in out.getvalue()
+    assert Agency.objects.count() == before
