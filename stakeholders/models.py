@@ -19,6 +19,9 @@ from stakeholders.vocab import (
     Service,
 )
 
+# A sanity bound on bed counts, checked by the form and the import (the column itself is a plain integer).
+MAX_BEDS = 100_000
+
 pincode_validator = RegexValidator(r"^[1-9][0-9]{5}$", _("A PIN code is six digits and does not start with 0."))
 
 

@@ -19,7 +19,7 @@ from stakeholders.forms import (
     MembershipRoleForm,
     PartnershipForm,
 )
-from stakeholders.geography import lookup_pin
+from stakeholders.geography import display_name, is_well_formed_pin, lookup_pin
 from stakeholders.imports import COLUMNS, agency_csv_rows, import_agencies
 from stakeholders.models import Agency, District, Membership, Partnership
 from stakeholders.selectors import agency_detail_queryset, agency_list_queryset, user_scope
@@ -246,14 +246,25 @@ def district_options_view(request):
     """<option>s of a state's districts, for the htmx-driven district select."""
     state_id = request.GET.get("state")
     districts = District.objects.filter(state_id=state_id).only("pk", "name") if str(state_id).isdigit() else []
-    return render(request, "stakeholders/includes/district_options.html", {"districts": districts})
+    # The list filter's empty choice means "all districts"; in the agency form it means "no district".
+    empty_label = "---------" if request.GET.get("form") else _("All districts")
+    return render(
+        request, "stakeholders/includes/district_options.html", {"districts": districts, "empty_label": empty_label}
+    )
 
 
 @login_required
 @require_GET
 def pincode_hint_view(request):
     pin = (request.GET.get("pincode") or "").strip()
-    location = lookup_pin(pin) if pin else None
     if not pin:
         return HttpResponse("")
-    return render(request, "stakeholders/includes/pincode_hint.html", {"pin": pin, "location": location})
+    location = lookup_pin(pin)
+    context = {
+        "pin": pin,
+        "well_formed": is_well_formed_pin(pin),
+        "location": location,
+        "districts": ", ".join(display_name(name) for name in location.district_names) if location else "",
+        "state": display_name(location.state_name) if location else "",
+    }
+    return render(request, "stakeholders/includes/pincode_hint.html", context)

@@ -185,3 +185,30 @@ def test_the_pincode_hint_names_the_district(login, cast):
 def test_the_about_page_credits_the_data(client, db):
     response = client.get(reverse("about"))
     assert b"Department of Posts" in response.content and b"Government Open Data Licence" in response.content
+
+
+def test_the_pincode_hint_says_when_a_pin_is_ill_formed(login, cast):
+    client = login(cast.asha)
+    assert b"is not a PIN code" in client.get(reverse("stakeholders:pincode_hint"), {"pincode": "4110"}).content
+    assert b"not in the India Post directory" in client.get(reverse("stakeholders:pincode_hint"), {"pincode": "999999"}).content
+
+
+def test_district_options_say_all_districts_in_filters_and_nothing_chosen_in_forms(login, cast):
+    client = login(cast.asha)
+    url = reverse("stakeholders:district_options")
+    assert b">All districts<" in client.get(url, {"state": cast.geo.mh.pk}).content
+    form_options = client.get(url, {"state": cast.geo.mh.pk, "form": "1"}).content
+    assert b"All districts" not in form_options and b">Pune<" in form_options
+
+
+def test_an_agency_admin_cannot_move_the_agency_to_another_state_through_the_district(login, cast):
+    client = login(cast.nina)
+    url = reverse("stakeholders:agency_edit", args=[cast.ngo.pk])
+    form = client.get(url).context["form"]
+    data = {k: v for k, v in form.initial.items() if v not in (None, False) and k != "services"}
+    data.update({"state": cast.geo.bihar.pk, "district": cast.geo.patna.pk})
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Patna is not in Maharashtra." in response.context["form"].errors["district"]
+    cast.ngo.refresh_from_db()
+    assert cast.ngo.district == cast.geo.pune
