@@ -63,7 +63,12 @@ def read_csv(stream, *, required: list[str], known: list[str]):
     if isinstance(stream, (bytes, bytearray)):
         stream = io.StringIO(stream.decode("utf-8-sig"))
     reader = csv.DictReader(stream)
-    header = [(h or "").strip().lstrip("\ufeff") for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        reader.fieldnames = []
+        return reader, [RowError(1, "", _("The header row cannot be read as CSV: %(error)s.") % {"error": exc})], []
+    header = [(h or "").strip().lstrip("\ufeff") for h in fieldnames]
     reader.fieldnames = header
     problems, warnings = [], []
     if not header:
@@ -76,6 +81,19 @@ def read_csv(stream, *, required: list[str], known: list[str]):
     if extra:
         warnings.append(_("Ignored column(s) not used by this import: %(columns)s.") % {"columns": ", ".join(extra)})
     return reader, problems, warnings
+
+
+def read_rows(reader) -> tuple[list[tuple[int, dict]], RowError | None]:
+    """Every (line, row) of a reader from `read_csv`, or the rows before the line that cannot be read as
+    CSV (e.g. a cell over the csv module's size limit) and that line's error, instead of an exception."""
+    rows = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        line = getattr(reader, "reader", reader).line_num  # a DictReader's own line_num lags behind on errors
+        return rows, RowError(line, "", _("This line cannot be read as CSV: %(error)s. Nothing was imported.") % {"error": exc})
+    return rows, None
 
 
 def safe_cell(value) -> str:
