@@ -212,3 +212,38 @@ def test_an_agency_admin_cannot_move_the_agency_to_another_state_through_the_dis
     assert "Patna is not in Maharashtra." in response.context["form"].errors["district"]
     cast.ngo.refresh_from_db()
     assert cast.ngo.district == cast.geo.pune
+
+
+
+def test_the_admin_refuses_a_parent_cycle_with_a_field_error(login, cast):
+    child = make_agency(code="CHILD", name="Child", parent=cast.ahtu, district=cast.geo.pune)
+    client = login(cast.root)
+    url = reverse("admin:stakeholders_agency_change", args=[cast.ahtu.pk])
+    response = client.get(url)
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None or value is False:
+            continue
+        data[name] = value
+    data["parent"] = child.pk
+    for formset in response.context["inline_admin_formsets"]:
+        fs = formset.formset
+        for k, v in fs.management_form.initial.items():
+            data[f"{fs.prefix}-{k}"] = v
+        for i, f in enumerate(fs.forms):
+            for name, field in f.fields.items():
+                v = f.instance.pk if name == "id" else f.initial.get(name)
+                if v is not None and v is not False:
+                    data[f"{fs.prefix}-{i}-{name}"] = getattr(v, "pk", v)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "own ancestor" in response.context["adminform"].form.errors["parent"][0]
+    cast.ahtu.refresh_from_db()
+    assert cast.ahtu.parent is None
+    del data["parent"]
+    data["name"] = "AHTU Pune (renamed)"
+    assert client.post(url, data).status_code == 302
+    cast.ahtu.refresh_from_db()
+    assert cast.ahtu.name == "AHTU Pune (renamed)"
