@@ -3,7 +3,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -38,12 +38,14 @@ class AgencyListView(FilteredListView):
     filterset_class = AgencyFilterSet
     template_name = "stakeholders/agency_list.html"
     context_object_name = "agencies"
+    # Agencies without a state, district or bed count come last in both directions, on every database
+    # (PostgreSQL would otherwise put them first when sorting descending: thousands of rows without beds).
     sort_fields = {
         "name": ("name", "pk"),
         "kind": ("kind", "name", "pk"),
-        "state": ("state__name", "district__name", "name", "pk"),
-        "district": ("district__name", "name", "pk"),
-        "beds": ("-beds_available", "name", "pk"),
+        "state": (F("state__name").asc(nulls_last=True), F("district__name").asc(nulls_last=True), "name", "pk"),
+        "district": (F("district__name").asc(nulls_last=True), "name", "pk"),
+        "beds": (F("beds_available").desc(nulls_last=True), "name", "pk"),
         "updated": ("-updated_at", "pk"),
     }
     default_sort = "name"

@@ -247,3 +247,16 @@ def test_the_admin_refuses_a_parent_cycle_with_a_field_error(login, cast):
     assert client.post(url, data).status_code == 302
     cast.ahtu.refresh_from_db()
     assert cast.ahtu.name == "AHTU Pune (renamed)"
+
+
+@pytest.mark.parametrize("sort", ["beds", "-beds", "district", "-district"])
+def test_agencies_without_beds_or_district_sort_last_both_ways(login, cast, sort):
+    make_agency(code="OSC", name="One stop centre", kind="one_stop_centre", district=cast.geo.pune, beds_total=10, beds_available=2)
+    make_agency(code="NAT", name="A national body", kind="ministry", level="national")
+    listed = [a.code for a in login(cast.asha).get(LIST, {"sort": sort, "per_page": 100}).context["agencies"]]
+    if "beds" in sort:
+        with_beds = ["PUNE-SS", "OSC"] if sort == "beds" else ["OSC", "PUNE-SS"]
+        assert listed[:2] == with_beds
+    else:
+        assert listed[-1] in {"NAT", "SC", "MH-WCD", "MH-AHTB", "WB-WCD"}
+        assert "NAT" not in listed[:3]
