@@ -73,6 +73,9 @@ def _can_manage_members(user, agency) -> bool:
     )
 
 
+CHILDREN_SHOWN = 200
+
+
 @login_required
 def agency_detail_view(request, pk):
     agency = get_object_or_404(agency_detail_queryset(), pk=pk)
@@ -84,7 +87,8 @@ def agency_detail_view(request, pk):
     )
     context = {
         "agency": agency,
-        "children": agency.children.select_related("district").order_by("name")[:200],
+        "children": agency.children.select_related("district").order_by("name")[:CHILDREN_SHOWN],
+        "children_count": agency.children.count(),
         "partnerships": partnerships,
         "can_edit": can_edit,
         "can_manage_members": can_manage,

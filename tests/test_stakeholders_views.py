@@ -260,3 +260,14 @@ def test_agencies_without_beds_or_district_sort_last_both_ways(login, cast, sort
     else:
         assert listed[-1] in {"NAT", "SC", "MH-WCD", "MH-AHTB", "WB-WCD"}
         assert "NAT" not in listed[:3]
+
+
+def test_the_detail_page_says_when_it_shows_only_some_units(login, cast, monkeypatch):
+    from stakeholders import views
+
+    monkeypatch.setattr(views, "CHILDREN_SHOWN", 2)
+    for n in range(3):
+        make_agency(code=f"UNIT-{n}", name=f"Unit {n}", parent=cast.mh_ahtb, district=cast.geo.pune)
+    response = login(cast.asha).get(detail(cast.mh_ahtb))
+    assert len(response.context["children"]) == 2
+    assert b"The first 2 of 3 units" in response.content
