@@ -37,6 +37,9 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     written: bool = False
     dry_run: bool = False
+    # Set by imports that report it: a check of a file with bad rows then says that, as it stands, the
+    # file would write nothing (None keeps the plain "would create" summary).
+    skip_invalid: bool | None = None
 
     @property
     def bad_lines(self) -> list[int]:
@@ -49,6 +52,12 @@ class ImportReport:
                 "Fix them, or import with the skip-invalid option to write only the good rows."
             ) % {"bad": len(self.bad_lines), "rows": self.rows}
         counts = {"created": self.created, "updated": self.updated, "skipped": self.skipped}
+        if self.dry_run and self.errors and self.skip_invalid is False:
+            return _(
+                "Checked: %(bad)s of %(rows)s rows have errors, so importing this file would write nothing. "
+                "Fix them, or import with the skip-invalid option to write only the good rows "
+                "(%(created)s new, %(updated)s updated)."
+            ) % {"bad": len(self.bad_lines), "rows": self.rows, **counts}
         if self.dry_run:
             text = _("Checked: would create %(created)s and update %(updated)s") % counts
         else:

@@ -62,7 +62,7 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
     an existing agency keeps its jurisdiction level unless its kind changes.
     """
     reader, problems, warnings = read_csv(stream, required=REQUIRED, known=COLUMNS)
-    report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run)
+    report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run, skip_invalid=skip_invalid)
     if problems:
         return report
     raw_rows, problem = read_rows(reader)

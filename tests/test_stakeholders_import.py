@@ -72,6 +72,14 @@ def test_a_dry_run_writes_nothing(geo):
     assert not Agency.objects.exists()
 
 
+def test_a_check_of_a_file_with_bad_rows_says_it_would_write_nothing(geo):
+    rows = csv_text(GOOD[0], "MH-010,Bad kind,spaceship,Maharashtra,Pune,,,,,,,,")
+    summary = import_agencies(rows, dry_run=True).summary()
+    assert "1 of 2 rows have errors, so importing this file would write nothing" in summary
+    rows = csv_text(GOOD[0], "MH-010,Bad kind,spaceship,Maharashtra,Pune,,,,,,,,")
+    assert import_agencies(rows, dry_run=True, skip_invalid=True).summary().startswith("Checked: would create 1")
+
+
 def test_parent_cycles_inside_a_file_are_refused(geo):
     report = import_agencies(csv_text("A-1,A,ngo,Goa,,,,,,,A-2,,", "A-2,B,ngo,Goa,,,,,,,A-1,,"))
     assert {e.column for e in report.errors} == {"parent_code"}
