@@ -113,6 +113,13 @@ def safe_cell(value) -> str:
     return text
 
 
+def unsafe_cell(text: str) -> str:
+    """Undo `safe_cell` when a file we exported comes back: "'+91 20 1234" is the phone "+91 20 1234"."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r" and not _is_number(text[1:]):
+        return text[1:]
+    return text
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

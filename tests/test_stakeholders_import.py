@@ -149,6 +149,8 @@ def test_a_round_trip_keeps_levels_and_jurisdictions(cast):
     make_agency(code="NAT-NGO", name="National NGO", kind="ngo", level="national", pincode="411001",
                 latitude=pin.latitude, longitude=pin.longitude, location_precision="pin")
     make_agency(code="PUNE-RPF", name="RPF Pune Jn", kind="railway_police", level="sub_district", district=cast.geo.pune)
+    cast.ngo.phone, cast.ngo.name = "+91 20 1234 5678", "-Saathi- Pune"  # written as "'+91…" against CSV injection
+    cast.ngo.save()
     fields = [f.attname for f in Agency._meta.concrete_fields if f.name not in {"updated_at"}]
     before = list(Agency.objects.order_by("code").values(*fields))
     stream = io.StringIO()
