@@ -205,3 +205,13 @@ def test_a_child_of_a_bad_row_is_not_written_without_its_parent(geo):
 def test_an_absurd_bed_count_is_refused(geo):
     report = import_agencies(csv_text("MH-1,Shelter,shelter_home,Maharashtra,Pune,,,,,99999999999,,,"))
     assert [(e.line, e.column) for e in report.errors] == [(2, "beds_total")]
+
+
+def test_kinds_and_services_resolve_from_slugs_or_labels_in_any_case():
+    from stakeholders.vocab import AgencyKind, Service, choice_from_text
+
+    assert choice_from_text(AgencyKind, "AHTU") == "ahtu"
+    assert choice_from_text(AgencyKind, "anti-human trafficking unit (ahtu)") == "ahtu"
+    assert choice_from_text(Service, "Shelter for adult women") == "shelter_women"
+    assert choice_from_text(Service, "SHELTER_WOMEN") == "shelter_women"
+    assert choice_from_text(Service, "juggling") is None and choice_from_text(Service, "  ") is None
