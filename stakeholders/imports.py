@@ -282,7 +282,11 @@ def _write(rows: list[_Row], existing) -> None:
     unchanged export writes nothing); set parents with one UPDATE per parent."""
     now = timezone.now()
     Agency.objects.bulk_create(
-        [Agency(code=r.code, created_at=now, updated_at=now, **r.values) for r in rows if r.code not in existing],
+        [
+            Agency(code=r.code, created_at=now, updated_at=now, **r.values,
+                   capacity_updated_at=now if r.values["beds_total"] is not None else None)
+            for r in rows if r.code not in existing
+        ],
         batch_size=1000,
     )
     pk_by_code = dict(Agency.objects.values_list("code", "pk"))
@@ -300,6 +304,8 @@ def _write(rows: list[_Row], existing) -> None:
             name: value for name, value in row.values.items()
             if current[pk][_column(name)] != (value.pk if hasattr(value, "pk") else value)
         }
+        if "beds_total" in changes:
+            changes["capacity_updated_at"] = now  # the registry says when capacity figures last changed
         if changes:
             Agency.objects.filter(pk=pk).update(updated_at=now, **changes)
 

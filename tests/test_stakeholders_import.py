@@ -215,3 +215,12 @@ def test_kinds_and_services_resolve_from_slugs_or_labels_in_any_case():
     assert choice_from_text(Service, "Shelter for adult women") == "shelter_women"
     assert choice_from_text(Service, "SHELTER_WOMEN") == "shelter_women"
     assert choice_from_text(Service, "juggling") is None and choice_from_text(Service, "  ") is None
+
+
+def test_an_imported_bed_count_stamps_the_capacity_time(cast):
+    report = import_agencies(csv_text("PUNE-SS,Shakti Sadan Pune,shelter_home,Maharashtra,Pune,,,,,35,,,"))
+    assert report.errors == []
+    cast.shelter.refresh_from_db()
+    assert cast.shelter.beds_total == 35 and cast.shelter.capacity_updated_at is not None
+    import_agencies(csv_text(GOOD[0]))
+    assert Agency.objects.get(code="MH-001").capacity_updated_at is not None
