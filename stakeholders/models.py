@@ -225,6 +225,12 @@ class Agency(models.Model):
         labels = dict(Service.choices)
         return [str(labels.get(slug, slug)) for slug in self.service_slugs]
 
+    def served_groups(self) -> list[str]:
+        """Who the agency serves, as labels for its page ("women/girls, men/boys")."""
+        groups = [(self.serves_female, _("women/girls")), (self.serves_male, _("men/boys")),
+                  (self.serves_transgender, _("transgender persons"))]
+        return [str(label) for served, label in groups if served]
+
     def serves_gender(self, gender: str) -> bool:
         return {
             Gender.FEMALE: self.serves_female,

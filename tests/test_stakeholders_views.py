@@ -271,3 +271,9 @@ def test_the_detail_page_says_when_it_shows_only_some_units(login, cast, monkeyp
     response = login(cast.asha).get(detail(cast.mh_ahtb))
     assert len(response.context["children"]) == 2
     assert b"The first 2 of 3 units" in response.content
+
+
+def test_the_detail_page_lists_who_is_served_with_commas(login, cast):
+    content = login(cast.asha).get(detail(cast.ngo)).content.decode()
+    assert "women/girls, men/boys, transgender persons" in content
+    assert "women/girls, transgender persons · ages 18" in login(cast.asha).get(detail(cast.shelter)).content.decode()
