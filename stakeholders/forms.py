@@ -80,6 +80,17 @@ class AgencyForm(forms.ModelForm):
             for name in ("code", "kind", "level", "verified", "last_verified_on", "state", "active"):
                 self.fields[name].disabled = True
 
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        other = (
+            Agency.objects.filter(code__iexact=code).exclude(pk=self.instance.pk).values_list("code", flat=True).first()
+        )
+        if other is not None and other != code:  # the same code exactly is the unique check's message
+            raise forms.ValidationError(
+                _("Agency %(other)s already exists; codes may not differ only in case.") % {"other": other}
+            )
+        return code
+
     def clean(self):
         data = super().clean()
         location, errors = resolve_location(

@@ -77,8 +77,10 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
     existing = {row.code: row for row in Agency.objects.values_list(*EXISTING_FIELDS, named=True)}
     code_by_pk = {row.pk: code for code, row in existing.items()}
 
+    existing_by_upper = {code.upper(): code for code in existing}
     good: list[_Row] = []
     first_line_of_code: dict[str, int] = {}
+    first_line_by_upper: dict[str, int] = {}
     for index, (line, raw) in enumerate(raw_rows, start=1):
         row_errors: list[tuple[str, str]] = []
         code = (raw.get("code") or "").strip()
@@ -86,10 +88,15 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
             raw = {**_current_values(existing[code], absent, geo, code_by_pk), **raw}
         parsed = _parse_row(raw, geo, existing, row_errors, allowed_state_ids)
         code = parsed.code
-        if code in first_line_of_code:
-            row_errors.append(("code", _("Duplicate code %(code)r (also on line %(line)s).") % {"code": code, "line": first_line_of_code[code]}))
+        # Codes are compared ignoring case: "mh-001" next to "MH-001" is a typo, not a second agency.
+        if code and code.upper() in first_line_by_upper:
+            row_errors.append(("code", _("Duplicate code %(code)r (also on line %(line)s).") % {
+                "code": code, "line": first_line_by_upper[code.upper()]}))
         elif code:
-            first_line_of_code[code] = line
+            first_line_of_code[code] = first_line_by_upper[code.upper()] = line
+            if code not in existing and code.upper() in existing_by_upper:
+                row_errors.append(("code", _("Agency %(other)r already exists; codes may not differ only in case.") % {
+                    "other": existing_by_upper[code.upper()]}))
         if row_errors:
             report.errors.extend(RowError(line, column, message) for column, message in row_errors)
         else:

@@ -224,3 +224,10 @@ def test_an_imported_bed_count_stamps_the_capacity_time(cast):
     assert cast.shelter.beds_total == 35 and cast.shelter.capacity_updated_at is not None
     import_agencies(csv_text(GOOD[0]))
     assert Agency.objects.get(code="MH-001").capacity_updated_at is not None
+
+
+def test_codes_that_differ_only_in_case_are_duplicates(cast):
+    report = import_agencies(csv_text("pune-ngo,Saathi again,ngo,Maharashtra,Pune,,,,,,,,", GOOD[0], "mh-001,Again,ngo,Maharashtra,Pune,,,,,,,,"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "code"), (4, "code")]
+    assert "'PUNE-NGO' already exists" in report.errors[0].message and "line 3" in report.errors[1].message
+    assert not Agency.objects.filter(code__in=["pune-ngo", "MH-001", "mh-001"]).exists()

@@ -211,6 +211,7 @@ class TestLocationChecks:
             ({"district": "pune", "pincode": "400001"}, "pincode", "is in Mumbai, not in Pune"),
             ({"latitude": "6.93", "longitude": "79.85"}, "latitude", "outside India"),
             ({"parent": "NOPE"}, "parent", "No agency has the code NOPE."),
+            ({"code": "pune-ngo"}, "code", "Agency PUNE-NGO already exists; codes may not differ only in case."),
             ({"beds_total": "99999999999"}, "beds_total", "At most 100,000 beds."),
             ({"min_age": "18", "max_age": "5"}, "max_age", "below the minimum age"),
             ({"last_verified_on": "2999-01-01"}, "last_verified_on", "cannot be in the future"),
@@ -219,6 +220,7 @@ class TestLocationChecks:
         ],
     )
     def test_each_problem_is_a_field_error_naming_it(self, geo, overrides, field, words):
+        make_agency(code="PUNE-NGO", name="Saathi", district=geo.pune)
         overrides = {"state": geo.mh.pk, **overrides}
         if "district" in overrides:
             overrides["district"] = getattr(geo, overrides["district"]).pk
