@@ -7,6 +7,7 @@ A `NAME_FILE` variable may point to a file holding the value (Docker/systemd sec
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from pathlib import Path
@@ -187,5 +188,7 @@ def cache_from_url(url: str, *, name: str = "CACHE_URL") -> dict:
     if scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if scheme in {"redis", "rediss"}:
+        if importlib.util.find_spec("redis") is None:
+            raise ImproperlyConfigured(f"{name}={url!r} needs the redis package: pip install redis.")
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     raise ImproperlyConfigured(f"{name}={url!r} is not understood: use db://, locmem:// or redis://host:port/db.")

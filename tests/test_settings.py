@@ -40,6 +40,15 @@ def test_it_refuses_unknown_cache_urls():
         cache_from_url("memcached://x")
 
 
+def test_a_redis_cache_url_without_the_redis_package_stops_startup(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a))
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL.*pip install redis"):
+        cache_from_url("redis://localhost:6379/0")
+
+
 def test_booleans_and_integers_are_strict(monkeypatch):
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
