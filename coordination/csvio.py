@@ -37,6 +37,9 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     written: bool = False
     dry_run: bool = False
+    # Set by imports that report it: a check of a file with bad rows then says that, as it stands, the
+    # file would write nothing (None keeps the plain "would create" summary).
+    skip_invalid: bool | None = None
 
     @property
     def bad_lines(self) -> list[int]:
@@ -49,6 +52,12 @@ class ImportReport:
                 "Fix them, or import with the skip-invalid option to write only the good rows."
             ) % {"bad": len(self.bad_lines), "rows": self.rows}
         counts = {"created": self.created, "updated": self.updated, "skipped": self.skipped}
+        if self.dry_run and self.errors and self.skip_invalid is False:
+            return _(
+                "Checked: %(bad)s of %(rows)s rows have errors, so importing this file would write nothing. "
+                "Fix them, or import with the skip-invalid option to write only the good rows "
+                "(%(created)s new, %(updated)s updated)."
+            ) % {"bad": len(self.bad_lines), "rows": self.rows, **counts}
         if self.dry_run:
             text = _("Checked: would create %(created)s and update %(updated)s") % counts
         else:
@@ -63,7 +72,12 @@ def read_csv(stream, *, required: list[str], known: list[str]):
     if isinstance(stream, (bytes, bytearray)):
         stream = io.StringIO(stream.decode("utf-8-sig"))
     reader = csv.DictReader(stream)
-    header = [(h or "").strip().lstrip("\ufeff") for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        reader.fieldnames = []
+        return reader, [RowError(1, "", _("The header row cannot be read as CSV: %(error)s.") % {"error": exc})], []
+    header = [(h or "").strip().lstrip("\ufeff") for h in fieldnames]
     reader.fieldnames = header
     problems, warnings = [], []
     if not header:
@@ -78,11 +92,31 @@ def read_csv(stream, *, required: list[str], known: list[str]):
     return reader, problems, warnings
 
 
+def read_rows(reader) -> tuple[list[tuple[int, dict]], RowError | None]:
+    """Every (line, row) of a reader from `read_csv`, or the rows before the line that cannot be read as
+    CSV (e.g. a cell over the csv module's size limit) and that line's error, instead of an exception."""
+    rows = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        line = getattr(reader, "reader", reader).line_num  # a DictReader's own line_num lags behind on errors
+        return rows, RowError(line, "", _("This line cannot be read as CSV: %(error)s. Nothing was imported.") % {"error": exc})
+    return rows, None
+
+
 def safe_cell(value) -> str:
     """Keep spreadsheet programs from executing a cell as a formula (CSV injection)."""
     text = "" if value is None else str(value)
     if text and text[0] in "=+-@\t\r" and not _is_number(text):
         return "'" + text
+    return text
+
+
+def unsafe_cell(text: str) -> str:
+    """Undo `safe_cell` when a file we exported comes back: "'+91 20 1234" is the phone "+91 20 1234"."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r" and not _is_number(text[1:]):
+        return text[1:]
     return text
 
 

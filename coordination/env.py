@@ -7,6 +7,8 @@ A `NAME_FILE` variable may point to a file holding the value (Docker/systemd sec
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -39,7 +41,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off).")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -49,6 +51,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at most {maximum}.")
     return value
 
 
@@ -60,6 +64,8 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
     return value
@@ -70,6 +76,40 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str = "") -> str:
+    """An absolute http(s) URL such as https://aht.example.gov.in (no trailing slash)."""
+    raw = env_str(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an absolute http(s) URL (e.g. https://aht.example.gov.in).")
+    return value.rstrip("/")
+
+
+def env_origins(name: str) -> list[str]:
+    """Comma-separated origins with their scheme (https://aht.example.gov.in), as CSRF_TRUSTED_ORIGINS needs."""
+    origins = env_list(name)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ImproperlyConfigured(
+                f"{name} holds {origin!r}, which is not an origin with its scheme (e.g. https://aht.example.gov.in)."
+            )
+    return origins
+
+
+def env_log_level(name: str, default: str = "INFO") -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().upper()
+    if value not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a log level (DEBUG, INFO, WARNING, ERROR or CRITICAL).")
+    return value
 
 
 def local_secret(path: Path, generate) -> str:
@@ -87,6 +127,12 @@ def database_from_url(url: str, *, base_dir: Path, name: str = "DATABASE_URL") -
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
         path = unquote(parts.path)
+        if parts.netloc:
+            # sqlite://var/db.sqlite3 would silently open /db.sqlite3 relative to the project, not var/db.sqlite3.
+            raise ImproperlyConfigured(
+                f"{name}={url!r} has a host part; SQLite URLs have three slashes (sqlite:///var/db.sqlite3) "
+                "or four for an absolute path (sqlite:////srv/aht/db.sqlite3)."
+            )
         if not path or path == "/":
             raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file (e.g. sqlite:///var/db.sqlite3).")
         # sqlite:///x.db -> "/x.db" (relative to the project); sqlite:////abs/x.db -> "//abs/x.db" (absolute)
@@ -142,5 +188,7 @@ def cache_from_url(url: str, *, name: str = "CACHE_URL") -> dict:
     if scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if scheme in {"redis", "rediss"}:
+        if importlib.util.find_spec("redis") is None:
+            raise ImproperlyConfigured(f"{name}={url!r} needs the redis package: pip install redis.")
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     raise ImproperlyConfigured(f"{name}={url!r} is not understood: use db://, locmem:// or redis://host:port/db.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
+from django.db.models.expressions import OrderBy
 from django.http import StreamingHttpResponse
 from django.views.generic import ListView
 
@@ -26,6 +27,15 @@ class Echo:
 
     def write(self, value):
         return value
+
+
+def _reversed(field):
+    """The opposite order of a sort field: "-name" for "name", and for an expression such as
+    `F("beds").desc(nulls_last=True)` the other direction with empty values still last."""
+    if isinstance(field, str):
+        return field[1:] if field.startswith("-") else f"-{field}"
+    return OrderBy(field.expression, descending=not field.descending, nulls_first=field.nulls_first,
+                   nulls_last=field.nulls_last)
 
 
 class FilteredListView(LoginRequiredMixin, ListView):
@@ -54,7 +64,7 @@ class FilteredListView(LoginRequiredMixin, ListView):
         if key in self.sort_fields:
             ordering = self.sort_fields[key]
             if self.sort.startswith("-"):
-                ordering = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
+                ordering = tuple(_reversed(f) for f in ordering)
             queryset = queryset.order_by(*ordering)
         return queryset
 

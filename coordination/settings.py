@@ -20,7 +20,10 @@ from coordination.env import (
     env_float,
     env_int,
     env_list,
+    env_log_level,
+    env_origins,
     env_str,
+    env_url,
     local_secret,
 )
 
@@ -61,7 +64,7 @@ for _key in IDENTITY_KEYS:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is not set. Production (DEBUG off) needs the host names it serves.")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -176,7 +179,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # E-mail: console in development unless EMAIL_HOST is given.
 EMAIL_HOST = env_str("EMAIL_HOST") or ""
-EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
@@ -188,7 +191,7 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "AHT coordination <noreply@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -209,6 +212,8 @@ if AHTU_RETURN_DUE_DAY > 28:
 COVERAGE_RADIUS_KM = env_float("COVERAGE_RADIUS_KM", 100.0, minimum=1.0)
 # Maps draw no tile layer unless a tile URL template is given (they must work offline).
 MAP_TILE_URL = env_str("MAP_TILE_URL") or ""
+if MAP_TILE_URL and not all(part in MAP_TILE_URL for part in ("{z}", "{x}", "{y}")):
+    raise ImproperlyConfigured(f"MAP_TILE_URL={MAP_TILE_URL!r} is not a tile URL template (it needs {{z}}, {{x}} and {{y}}).")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION") or ""
 # Network analysis: exact betweenness up to this many active agencies, sampled (fixed seed) above it;
 # analysis results stay cached this long at most (they are recomputed at once when referrals change).
@@ -220,6 +225,6 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,8 +1,11 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
+from stakeholders.locations import resolve_location
 from stakeholders.models import Agency, AgencyService, District, Membership, Partnership, State
-from stakeholders.services import agency_create, agency_update, membership_grant, membership_revoke
+from stakeholders.services import agency_create, agency_update, membership_grant, membership_revoke, parent_cycle
 
 
 @admin.register(State)
@@ -33,8 +36,32 @@ class MembershipInline(admin.TabularInline):
     show_change_link = True
 
 
+class AgencyAdminForm(forms.ModelForm):
+    """The admin's agency form: the checks of the registry's own form become field errors here too, instead of
+    the service refusing the save with a server error. Locations are checked but not filled in."""
+
+    class Meta:
+        model = Agency
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        parent = data.get("parent")
+        if parent is not None and self.instance.pk and parent_cycle(agency_pk=self.instance.pk, parent=parent):
+            self.add_error("parent", _("This parent would make the agency its own ancestor."))
+        _location, errors = resolve_location(
+            state=data.get("state"), district=data.get("district"), pincode=data.get("pincode") or "",
+            latitude=data.get("latitude"), longitude=data.get("longitude"), level=data.get("level"),
+        )
+        for field, message in errors.items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+        return data
+
+
 @admin.register(Agency)
 class AgencyAdmin(GuardedModelAdmin):
+    form = AgencyAdminForm
     list_display = ["name", "code", "kind", "state", "district", "beds_available", "beds_total", "active", "verified"]
     list_filter = ["kind", "active", "verified", "state"]
     search_fields = ["name", "code", "district__name"]

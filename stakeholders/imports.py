@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
+from coordination.csvio import ImportReport, RowError, read_csv, read_rows, safe_cell, unsafe_cell
 from stakeholders.geography import GeographyIndex
 from stakeholders.locations import resolve_location
-from stakeholders.models import Agency, AgencyService
+from stakeholders.models import MAX_BEDS, Agency, AgencyService
 from stakeholders.vocab import DEFAULT_LEVEL_FOR_KIND, AgencyKind, JurisdictionLevel, LocationPrecision, Service, choice_from_text
 
 COLUMNS = [
@@ -23,6 +23,12 @@ COLUMNS = [
 ]
 REQUIRED = ["code", "name", "kind"]
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Columns a file may leave out: an existing agency keeps its current value for each column the file lacks.
+OPTIONAL = [c for c in COLUMNS if c not in REQUIRED]
+EXISTING_FIELDS = [
+    "code", "pk", "kind", "level", "parent_id", "state_id", "district_id", "pincode", "latitude", "longitude",
+    "location_precision", "beds_total", "beds_available", "email", "phone",
+]
 UPDATED_FIELDS = [
     "name", "kind", "level", "state", "district", "pincode", "latitude", "longitude", "location_precision",
     "beds_total", "email", "phone", "updated_at",
@@ -52,34 +58,45 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
     """Validate every row, then upsert by code, all-or-nothing unless `skip_invalid`.
 
     `allowed_state_ids` (None = any) limits a state admin's import to agencies of their states.
+    A column the file leaves out keeps an existing agency's current value (services included);
+    an existing agency keeps its jurisdiction level unless its kind changes.
     """
     reader, problems, warnings = read_csv(stream, required=REQUIRED, known=COLUMNS)
-    report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run)
+    report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run, skip_invalid=skip_invalid)
     if problems:
         return report
-    raw_rows = [(reader.line_num, row) for row in reader]
+    raw_rows, problem = read_rows(reader)
     report.rows = len(raw_rows)
+    if problem:
+        report.errors.append(problem)
+        return report
     has_services_column = "services" in reader.fieldnames
+    absent = [column for column in OPTIONAL if column not in reader.fieldnames]
 
     geo = GeographyIndex.load()
-    existing = {
-        code: (pk, parent_id, state_id, beds_available)
-        for code, pk, parent_id, state_id, beds_available in Agency.objects.values_list(
-            "code", "pk", "parent_id", "state_id", "beds_available"
-        )
-    }
-    code_by_pk = {pk: code for code, (pk, *_rest) in existing.items()}
+    existing = {row.code: row for row in Agency.objects.values_list(*EXISTING_FIELDS, named=True)}
+    code_by_pk = {row.pk: code for code, row in existing.items()}
 
+    existing_by_upper = {code.upper(): code for code in existing}
     good: list[_Row] = []
     first_line_of_code: dict[str, int] = {}
+    first_line_by_upper: dict[str, int] = {}
     for index, (line, raw) in enumerate(raw_rows, start=1):
         row_errors: list[tuple[str, str]] = []
+        code = (raw.get("code") or "").strip()
+        if absent and code in existing:
+            raw = {**_current_values(existing[code], absent, geo, code_by_pk), **raw}
         parsed = _parse_row(raw, geo, existing, row_errors, allowed_state_ids)
         code = parsed.code
-        if code in first_line_of_code:
-            row_errors.append(("code", _("Duplicate code %(code)r (also on line %(line)s).") % {"code": code, "line": first_line_of_code[code]}))
+        # Codes are compared ignoring case: "mh-001" next to "MH-001" is a typo, not a second agency.
+        if code and code.upper() in first_line_by_upper:
+            row_errors.append(("code", _("Duplicate code %(code)r (also on line %(line)s).") % {
+                "code": code, "line": first_line_by_upper[code.upper()]}))
         elif code:
-            first_line_of_code[code] = line
+            first_line_of_code[code] = first_line_by_upper[code.upper()] = line
+            if code not in existing and code.upper() in existing_by_upper:
+                row_errors.append(("code", _("Agency %(other)r already exists; codes may not differ only in case.") % {
+                    "other": existing_by_upper[code.upper()]}))
         if row_errors:
             report.errors.extend(RowError(line, column, message) for column, message in row_errors)
         else:
@@ -91,7 +108,7 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
 
     # Parents may be anywhere in the file or already in the database; check references and loops.
     file_codes = {r.code for r in good} | set(first_line_of_code)
-    parents = {code: code_by_pk.get(parent_id) for code, (_pk, parent_id, *_r) in existing.items()}
+    parents = {code: code_by_pk.get(row.parent_id) for code, row in existing.items()}
     for row in good:
         parents[row.code] = row.parent_code or None
     bad_codes = set()
@@ -106,6 +123,20 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
             report.errors.append(
                 RowError(row.line, "parent_code", _("Parent %(parent)r makes the hierarchy loop back to %(code)r.") % {"parent": row.parent_code, "code": row.code})
             )
+            bad_codes.add(row.code)
+    # A parent that only this file would create must itself be written, or the child would lose its link.
+    while True:
+        usable = {r.code for r in good if r.code not in bad_codes}
+        orphans = [
+            r for r in good
+            if r.code not in bad_codes and r.parent_code and r.parent_code not in existing and r.parent_code not in usable
+        ]
+        if not orphans:
+            break
+        for row in orphans:
+            report.errors.append(RowError(row.line, "parent_code", _(
+                "The parent %(code)r (line %(line)s) has errors, so this agency cannot be linked to it."
+            ) % {"code": row.parent_code, "line": first_line_of_code[row.parent_code]}))
             bad_codes.add(row.code)
     good = [r for r in good if r.code not in bad_codes]
     report.errors.sort(key=lambda e: (e.line, e.column))
@@ -122,9 +153,32 @@ def import_agencies(stream, *, dry_run=False, skip_invalid=False, allowed_state_
     return report
 
 
+def _current_values(current, columns, geo, code_by_pk) -> dict[str, str]:
+    """An existing agency's values, written as the file would write them, for the columns the file lacks."""
+    state = geo.states_by_id.get(current.state_id)
+    district = geo.districts_by_id.get(current.district_id)
+    exact = current.location_precision == LocationPrecision.EXACT and current.latitude is not None
+    values = {
+        "state": state.name if state else "",
+        "district": district.name if district else "",
+        "pincode": current.pincode,
+        "latitude": repr(current.latitude) if exact else "",
+        "longitude": repr(current.longitude) if exact else "",
+        "services": "",  # not used: a file without the column leaves services alone
+        "beds_total": "" if current.beds_total is None else str(current.beds_total),
+        "parent_code": code_by_pk.get(current.parent_id) or "",
+        "email": current.email,
+        "phone": current.phone,
+    }
+    return {column: values[column] for column in columns}
+
+
 def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     row = _Row()
-    get = lambda column: (raw.get(column) or "").strip()  # noqa: E731
+    get = lambda column: unsafe_cell((raw.get(column) or "").strip())  # noqa: E731
+    for column, value in raw.items():
+        if column and isinstance(value, str) and "\x00" in value:
+            errors.append((column, _("The cell holds a NUL character; save the file again as CSV text.")))
     row.code = get("code")
     if not row.code:
         errors.append(("code", _("A code is required.")))
@@ -138,13 +192,17 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     kind = choice_from_text(AgencyKind, get("kind"))
     if not kind:
         errors.append(("kind", _("Unknown kind %(kind)r; use one of: %(kinds)s.") % {"kind": get("kind"), "kinds": ", ".join(AgencyKind.values)}))
+    current = existing.get(row.code)
+    # An existing agency keeps its level (a state bureau stays state-level, a police station sub-district)
+    # unless its kind changes; otherwise the kind's usual level, or (None) the location decides below.
+    level = current.level if current is not None and current.kind == kind else DEFAULT_LEVEL_FOR_KIND.get(kind)
 
     state = district = None
     if get("state"):
         state, message = geo.match_state(get("state"))
         if message:
             errors.append(("state", message))
-    elif kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL and not get("pincode"):
+    elif kind and level != JurisdictionLevel.NATIONAL and not get("pincode"):
         errors.append(("state", _("A state is required for this kind of agency.")))
     if get("district") and state:
         district, message = geo.match_district(state, get("district"))
@@ -158,14 +216,15 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     location = None
     if not any(column in {"state", "district"} for column, _m in errors) and not coordinate_errors:
         location, location_errors = resolve_location(
-            state=state, district=district, pincode=get("pincode"), latitude=latitude, longitude=longitude, geo=geo
+            state=state, district=district, pincode=get("pincode"), latitude=latitude, longitude=longitude, geo=geo,
+            level=level,
         )
         errors.extend(location_errors.items())
-        if not location_errors and location.state is None and kind and DEFAULT_LEVEL_FOR_KIND.get(kind) != JurisdictionLevel.NATIONAL:
+        if not location_errors and location.state is None and kind and level != JurisdictionLevel.NATIONAL:
             errors.append(("state", _("A state is required for this kind of agency.")))
     if location and location.state is not None and allowed_state_ids is not None and location.state.pk not in allowed_state_ids:
         errors.append(("state", _("You may import agencies of your own state only, not %(state)s.") % {"state": location.state.name}))
-    if row.code in existing and allowed_state_ids is not None and existing[row.code][2] not in allowed_state_ids:
+    if current is not None and allowed_state_ids is not None and current.state_id not in allowed_state_ids:
         errors.append(("code", _("Agency %(code)r exists in another state; only its state or a superuser may change it.") % {"code": row.code}))
 
     row.services = []
@@ -180,13 +239,14 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     if get("beds_total"):
         try:
             beds_total = int(get("beds_total"))
-            if beds_total < 0:
+            if not 0 <= beds_total <= MAX_BEDS:
                 raise ValueError
         except ValueError:
-            errors.append(("beds_total", _("%(value)r is not a whole number of beds (0 or more).") % {"value": get("beds_total")}))
+            errors.append(("beds_total", _("%(value)r is not a whole number of beds (0 to %(max)s).") % {
+                "value": get("beds_total"), "max": f"{MAX_BEDS:,}"}))
             beds_total = None
-    if beds_total is not None and row.code in existing:
-        available = existing[row.code][3]
+    if beds_total is not None and current is not None:
+        available = current.beds_available
         if available is not None and available > beds_total:
             errors.append(("beds_total", _("%(total)s is below the %(available)s beds the agency reports available now.") % {"total": beds_total, "available": available}))
 
@@ -203,9 +263,7 @@ def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     row.parent_code = get("parent_code")
     row.values = None
     if location is not None and kind:
-        level = DEFAULT_LEVEL_FOR_KIND.get(kind) or (
-            JurisdictionLevel.DISTRICT if location.district else JurisdictionLevel.STATE
-        )
+        level = level or (JurisdictionLevel.DISTRICT if location.district else JurisdictionLevel.STATE)
         row.values = {
             "name": name, "kind": kind, "level": level, "state": location.state, "district": location.district,
             "pincode": location.pincode, "latitude": location.latitude, "longitude": location.longitude,
@@ -231,7 +289,11 @@ def _write(rows: list[_Row], existing) -> None:
     unchanged export writes nothing); set parents with one UPDATE per parent."""
     now = timezone.now()
     Agency.objects.bulk_create(
-        [Agency(code=r.code, created_at=now, updated_at=now, **r.values) for r in rows if r.code not in existing],
+        [
+            Agency(code=r.code, created_at=now, updated_at=now, **r.values,
+                   capacity_updated_at=now if r.values["beds_total"] is not None else None)
+            for r in rows if r.code not in existing
+        ],
         batch_size=1000,
     )
     pk_by_code = dict(Agency.objects.values_list("code", "pk"))
@@ -249,6 +311,8 @@ def _write(rows: list[_Row], existing) -> None:
             name: value for name, value in row.values.items()
             if current[pk][_column(name)] != (value.pk if hasattr(value, "pk") else value)
         }
+        if "beds_total" in changes:
+            changes["capacity_updated_at"] = now  # the registry says when capacity figures last changed
         if changes:
             Agency.objects.filter(pk=pk).update(updated_at=now, **changes)
 
@@ -256,7 +320,7 @@ def _write(rows: list[_Row], existing) -> None:
     for row in rows:
         pk = pk_by_code[row.code]
         parent = pk_by_code.get(row.parent_code) if row.parent_code else None
-        if row.code not in existing or existing[row.code][1] != parent:
+        if row.code not in existing or existing[row.code].parent_id != parent:
             children_by_parent.setdefault(parent, []).append(pk)
     for parent, children in children_by_parent.items():
         for start in range(0, len(children), 1000):

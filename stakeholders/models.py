@@ -19,6 +19,9 @@ from stakeholders.vocab import (
     Service,
 )
 
+# A sanity bound on bed counts, checked by the form and the import (the column itself is a plain integer).
+MAX_BEDS = 100_000
+
 pincode_validator = RegexValidator(r"^[1-9][0-9]{5}$", _("A PIN code is six digits and does not start with 0."))
 
 
@@ -221,6 +224,12 @@ class Agency(models.Model):
     def service_labels(self) -> list[str]:
         labels = dict(Service.choices)
         return [str(labels.get(slug, slug)) for slug in self.service_slugs]
+
+    def served_groups(self) -> list[str]:
+        """Who the agency serves, as labels for its page ("women/girls, men/boys")."""
+        groups = [(self.serves_female, _("women/girls")), (self.serves_male, _("men/boys")),
+                  (self.serves_transgender, _("transgender persons"))]
+        return [str(label) for served, label in groups if served]
 
     def serves_gender(self, gender: str) -> bool:
         return {

@@ -3,7 +3,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from stakeholders.forms import (
     MembershipRoleForm,
     PartnershipForm,
 )
-from stakeholders.geography import lookup_pin
+from stakeholders.geography import display_name, is_well_formed_pin, lookup_pin
 from stakeholders.imports import COLUMNS, agency_csv_rows, import_agencies
 from stakeholders.models import Agency, District, Membership, Partnership
 from stakeholders.selectors import agency_detail_queryset, agency_list_queryset, user_scope
@@ -38,12 +38,14 @@ class AgencyListView(FilteredListView):
     filterset_class = AgencyFilterSet
     template_name = "stakeholders/agency_list.html"
     context_object_name = "agencies"
+    # Agencies without a state, district or bed count come last in both directions, on every database
+    # (PostgreSQL would otherwise put them first when sorting descending: thousands of rows without beds).
     sort_fields = {
         "name": ("name", "pk"),
         "kind": ("kind", "name", "pk"),
-        "state": ("state__name", "district__name", "name", "pk"),
-        "district": ("district__name", "name", "pk"),
-        "beds": ("-beds_available", "name", "pk"),
+        "state": (F("state__name").asc(nulls_last=True), F("district__name").asc(nulls_last=True), "name", "pk"),
+        "district": (F("district__name").asc(nulls_last=True), "name", "pk"),
+        "beds": (F("beds_available").desc(nulls_last=True), "name", "pk"),
         "updated": ("-updated_at", "pk"),
     }
     default_sort = "name"
@@ -71,6 +73,9 @@ def _can_manage_members(user, agency) -> bool:
     )
 
 
+CHILDREN_SHOWN = 200
+
+
 @login_required
 def agency_detail_view(request, pk):
     agency = get_object_or_404(agency_detail_queryset(), pk=pk)
@@ -82,7 +87,8 @@ def agency_detail_view(request, pk):
     )
     context = {
         "agency": agency,
-        "children": agency.children.select_related("district").order_by("name")[:200],
+        "children": agency.children.select_related("district").order_by("name")[:CHILDREN_SHOWN],
+        "children_count": agency.children.count(),
         "partnerships": partnerships,
         "can_edit": can_edit,
         "can_manage_members": can_manage,
@@ -246,14 +252,25 @@ def district_options_view(request):
     """<option>s of a state's districts, for the htmx-driven district select."""
     state_id = request.GET.get("state")
     districts = District.objects.filter(state_id=state_id).only("pk", "name") if str(state_id).isdigit() else []
-    return render(request, "stakeholders/includes/district_options.html", {"districts": districts})
+    # The list filter's empty choice means "all districts"; in the agency form it means "no district".
+    empty_label = "---------" if request.GET.get("form") else _("All districts")
+    return render(
+        request, "stakeholders/includes/district_options.html", {"districts": districts, "empty_label": empty_label}
+    )
 
 
 @login_required
 @require_GET
 def pincode_hint_view(request):
     pin = (request.GET.get("pincode") or "").strip()
-    location = lookup_pin(pin) if pin else None
     if not pin:
         return HttpResponse("")
-    return render(request, "stakeholders/includes/pincode_hint.html", {"pin": pin, "location": location})
+    location = lookup_pin(pin)
+    context = {
+        "pin": pin,
+        "well_formed": is_well_formed_pin(pin),
+        "location": location,
+        "districts": ", ".join(display_name(name) for name in location.district_names) if location else "",
+        "state": display_name(location.state_name) if location else "",
+    }
+    return render(request, "stakeholders/includes/pincode_hint.html", context)

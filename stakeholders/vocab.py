@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -108,7 +110,15 @@ def choice_from_text(choices: type[models.TextChoices], text: str) -> str | None
     key = normalise(text)
     if not key:
         return None
+    return _choice_keys(choices, get_language()).get(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _choice_keys(choices: type[models.TextChoices], language: str | None) -> dict[str, str]:
+    """Normalised slugs and labels (in `language`) -> value; built once per vocabulary and language, since
+    an import resolves a kind and services on every row. Slugs win over a label that happens to match one."""
+    keys: dict[str, str] = {}
     for value, label in choices.choices:
-        if key == normalise(value) or key == normalise(str(label)):
-            return value
-    return None
+        keys.setdefault(normalise(str(label)), value)
+    keys.update({normalise(value): value for value in choices.values})
+    return keys

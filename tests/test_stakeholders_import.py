@@ -72,6 +72,14 @@ def test_a_dry_run_writes_nothing(geo):
     assert not Agency.objects.exists()
 
 
+def test_a_check_of_a_file_with_bad_rows_says_it_would_write_nothing(geo):
+    rows = csv_text(GOOD[0], "MH-010,Bad kind,spaceship,Maharashtra,Pune,,,,,,,,")
+    summary = import_agencies(rows, dry_run=True).summary()
+    assert "1 of 2 rows have errors, so importing this file would write nothing" in summary
+    rows = csv_text(GOOD[0], "MH-010,Bad kind,spaceship,Maharashtra,Pune,,,,,,,,")
+    assert import_agencies(rows, dry_run=True, skip_invalid=True).summary().startswith("Checked: would create 1")
+
+
 def test_parent_cycles_inside_a_file_are_refused(geo):
     report = import_agencies(csv_text("A-1,A,ngo,Goa,,,,,,,A-2,,", "A-2,B,ngo,Goa,,,,,,,A-1,,"))
     assert {e.column for e in report.errors} == {"parent_code"}
@@ -127,3 +135,99 @@ def test_the_command_reports_lines_and_fails(geo, tmp_path):
     assert not Agency.objects.exists()
     call_command("import_agencies", str(path), "--skip-invalid", stdout=out, stderr=err)
     assert Agency.objects.count() == 1
+
+
+def test_a_round_trip_keeps_levels_and_jurisdictions(cast):
+    """A state bureau or a national body with a PIN code, and a sub-district unit, come back unchanged."""
+    from stakeholders.geography import lookup_pin
+    from tests.factories import make_agency
+
+    pin = lookup_pin("411001")
+    cast.mh_ahtb.pincode, cast.mh_ahtb.location_precision = "411001", "pin"
+    cast.mh_ahtb.latitude, cast.mh_ahtb.longitude = pin.latitude, pin.longitude
+    cast.mh_ahtb.save()
+    make_agency(code="NAT-NGO", name="National NGO", kind="ngo", level="national", pincode="411001",
+                latitude=pin.latitude, longitude=pin.longitude, location_precision="pin")
+    make_agency(code="PUNE-RPF", name="RPF Pune Jn", kind="railway_police", level="sub_district", district=cast.geo.pune)
+    cast.ngo.phone, cast.ngo.name = "+91 20 1234 5678", "-Saathi- Pune"  # written as "'+91…" against CSV injection
+    cast.ngo.save()
+    fields = [f.attname for f in Agency._meta.concrete_fields if f.name not in {"updated_at"}]
+    before = list(Agency.objects.order_by("code").values(*fields))
+    stream = io.StringIO()
+    export_agencies(agency_list_queryset(), stream)
+    report = import_agencies(io.StringIO(stream.getvalue()))
+    assert report.errors == [] and report.written
+    assert list(Agency.objects.order_by("code").values(*fields)) == before
+
+
+def test_columns_left_out_of_the_file_keep_their_values(cast):
+    shelter = cast.shelter
+    shelter.parent, shelter.email, shelter.phone, shelter.pincode = cast.mh_wcd, "ss@example.org", "020-5", "411001"
+    shelter.latitude, shelter.longitude, shelter.location_precision = 18.53, 73.86, "exact"
+    shelter.save()
+    fields = ["parent", "email", "phone", "pincode", "latitude", "longitude", "location_precision", "beds_total",
+              "beds_available", "state", "district", "level"]
+    before = Agency.objects.filter(pk=shelter.pk).values(*fields).get()
+    report = import_agencies(csv_text("PUNE-SS,Shakti Sadan Pune (renamed),shelter_home", header="code,name,kind"))
+    assert report.errors == [] and report.updated == 1
+    assert Agency.objects.filter(pk=shelter.pk).values(*fields).get() == before
+    shelter.refresh_from_db()
+    assert shelter.name == "Shakti Sadan Pune (renamed)"
+    assert shelter.service_slugs == ["counselling", "shelter_women"]
+    # A column that is present but empty does clear its value.
+    report = import_agencies(csv_text("PUNE-SS,Shakti Sadan Pune,shelter_home,", header="code,name,kind,email"))
+    shelter.refresh_from_db()
+    assert report.errors == [] and shelter.email == "" and shelter.phone == "020-5"
+
+
+def test_a_nul_character_is_a_row_error_not_a_database_crash(geo):
+    report = import_agencies(csv_text("MH-1,Bad\x00name,ngo,Maharashtra,Pune,,,,,,,,"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name")]
+    assert not Agency.objects.exists()
+
+
+def test_an_unreadable_line_is_reported_and_nothing_is_written(geo):
+    report = import_agencies(csv_text(GOOD[0], "MH-2," + "x" * 200_000 + ",ngo,Maharashtra,Pune,,,,,,,,"), skip_invalid=True)
+    assert [e.line for e in report.errors] == [3] and "cannot be read as CSV" in report.errors[0].message
+    assert not report.written and not Agency.objects.exists()
+
+
+def test_a_child_of_a_bad_row_is_not_written_without_its_parent(geo):
+    report = import_agencies(
+        csv_text("P-1,Parent,spaceship,Maharashtra,Pune,,,,,,,,", "C-1,Child,ngo,Maharashtra,Pune,,,,,,P-1,,", GOOD[2]),
+        skip_invalid=True,
+    )
+    assert report.bad_lines == [2, 3]
+    assert "has errors" in [e for e in report.errors if e.line == 3][0].message
+    assert list(Agency.objects.values_list("code", flat=True)) == ["MH-003"]
+
+
+def test_an_absurd_bed_count_is_refused(geo):
+    report = import_agencies(csv_text("MH-1,Shelter,shelter_home,Maharashtra,Pune,,,,,99999999999,,,"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "beds_total")]
+
+
+def test_kinds_and_services_resolve_from_slugs_or_labels_in_any_case():
+    from stakeholders.vocab import AgencyKind, Service, choice_from_text
+
+    assert choice_from_text(AgencyKind, "AHTU") == "ahtu"
+    assert choice_from_text(AgencyKind, "anti-human trafficking unit (ahtu)") == "ahtu"
+    assert choice_from_text(Service, "Shelter for adult women") == "shelter_women"
+    assert choice_from_text(Service, "SHELTER_WOMEN") == "shelter_women"
+    assert choice_from_text(Service, "juggling") is None and choice_from_text(Service, "  ") is None
+
+
+def test_an_imported_bed_count_stamps_the_capacity_time(cast):
+    report = import_agencies(csv_text("PUNE-SS,Shakti Sadan Pune,shelter_home,Maharashtra,Pune,,,,,35,,,"))
+    assert report.errors == []
+    cast.shelter.refresh_from_db()
+    assert cast.shelter.beds_total == 35 and cast.shelter.capacity_updated_at is not None
+    import_agencies(csv_text(GOOD[0]))
+    assert Agency.objects.get(code="MH-001").capacity_updated_at is not None
+
+
+def test_codes_that_differ_only_in_case_are_duplicates(cast):
+    report = import_agencies(csv_text("pune-ngo,Saathi again,ngo,Maharashtra,Pune,,,,,,,,", GOOD[0], "mh-001,Again,ngo,Maharashtra,Pune,,,,,,,,"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "code"), (4, "code")]
+    assert "'PUNE-NGO' already exists" in report.errors[0].message and "line 3" in report.errors[1].message
+    assert not Agency.objects.filter(code__in=["pune-ngo", "MH-001", "mh-001"]).exists()

@@ -100,8 +100,8 @@ class TestAgencyForm:
         assert cast.ahtu.parent is None
 
     def test_agency_admins_cannot_change_what_the_state_vouches_for(self, cast):
-        form = AgencyForm(form_data(state=cast.geo.mh.pk, code="HIJACK", kind="ngo", verified="on", name="Saathi"),
-                          instance=cast.ngo, restricted=True)
+        form = AgencyForm(form_data(state=cast.geo.mh.pk, district=cast.geo.pune.pk, code="HIJACK", kind="ngo",
+                                    verified="on", name="Saathi"), instance=cast.ngo, restricted=True)
         assert form.is_valid(), form.errors
         agency = form.save()
         assert (agency.code, agency.verified, agency.state) == ("PUNE-NGO", False, cast.geo.mh)
@@ -156,3 +156,86 @@ def test_saving_an_agency_keeps_derived_coordinates_derived(cast):
     assert edit.is_valid(), edit.errors
     agency = edit.save()
     assert (agency.name, agency.location_precision) == ("Renamed", LocationPrecision.PIN)
+
+
+def test_seed_demo_refuses_a_real_registry_but_if_empty_leaves_it_alone(cast):
+    """`make run` runs `seed_demo --if-empty`: on a database with a real registry it must not fail."""
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    before = Agency.objects.count()
+    with pytest.raises(CommandError, match="not demo data"):
+        call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert "no demo data added" in out.getvalue()
+    assert Agency.objects.count() == before
+
+
+class TestLocationChecks:
+    """The bad-input list of the agency form: every problem is a field error that names it; nothing is saved."""
+
+    @pytest.mark.parametrize(
+        "latitude, longitude",
+        [(6.93, 79.85), (29.65, 91.1), (16.84, 96.17), (23.81, 90.41), (12.0, 70.0)],  # Colombo, Lhasa, Yangon, Dhaka, sea
+    )
+    def test_points_inside_the_box_but_outside_india_are_refused(self, geo, latitude, longitude):
+        _location, errors = resolve_location(state=None, district=None, pincode="", latitude=latitude, longitude=longitude)
+        assert "outside India" in errors["latitude"]
+
+    @pytest.mark.parametrize(
+        "latitude, longitude",
+        [(18.52, 73.85), (34.15, 77.58), (11.62, 92.72), (10.57, 72.64), (6.75, 93.84), (27.58, 91.86), (23.83, 91.28)],
+    )  # Pune, Leh, Port Blair, Kavaratti, Indira Point, Tawang, Agartala
+    def test_remote_indian_places_are_accepted(self, geo, latitude, longitude):
+        _location, errors = resolve_location(state=None, district=None, pincode="", latitude=latitude, longitude=longitude)
+        assert errors == {}
+
+    def test_a_pin_of_another_district_is_an_error(self, geo):
+        _location, errors = resolve_location(state=geo.mh, district=geo.pune, pincode="400001", latitude=None, longitude=None)
+        assert errors["pincode"] == "PIN code 400001 is in Mumbai, not in Pune."
+
+    def test_a_pin_fills_no_jurisdiction_above_the_agency_level(self, geo):
+        state_level, errors = resolve_location(state=geo.mh, district=None, pincode="411001", latitude=None,
+                                               longitude=None, level="state")
+        assert errors == {} and (state_level.state, state_level.district, state_level.precision) == (geo.mh, None, "pin")
+        national, errors = resolve_location(state=None, district=None, pincode="411001", latitude=None, longitude=None,
+                                            level="national")
+        assert errors == {} and (national.state, national.district, national.precision) == (None, None, "pin")
+
+    @pytest.mark.parametrize(
+        "overrides, field, words",
+        [
+            ({"district": "patna"}, "district", "Patna is not in Maharashtra."),
+            ({"district": "pune", "pincode": "400001"}, "pincode", "is in Mumbai, not in Pune"),
+            ({"latitude": "6.93", "longitude": "79.85"}, "latitude", "outside India"),
+            ({"parent": "NOPE"}, "parent", "No agency has the code NOPE."),
+            ({"code": "pune-ngo"}, "code", "Agency PUNE-NGO already exists; codes may not differ only in case."),
+            ({"beds_total": "99999999999"}, "beds_total", "At most 100,000 beds."),
+            ({"min_age": "18", "max_age": "5"}, "max_age", "below the minimum age"),
+            ({"last_verified_on": "2999-01-01"}, "last_verified_on", "cannot be in the future"),
+            ({}, "district", "needs its district"),
+            ({"level": "state", "state": ""}, "state", "needs its state"),
+        ],
+    )
+    def test_each_problem_is_a_field_error_naming_it(self, geo, overrides, field, words):
+        make_agency(code="PUNE-NGO", name="Saathi", district=geo.pune)
+        overrides = {"state": geo.mh.pk, **overrides}
+        if "district" in overrides:
+            overrides["district"] = getattr(geo, overrides["district"]).pk
+        form = AgencyForm(form_data(**overrides))
+        assert not form.is_valid()
+        assert any(words in message for message in form.errors[field]), form.errors
+        assert not Agency.objects.filter(code="NEW-1").exists()
+
+    def test_a_state_level_agency_with_a_pin_keeps_no_district(self, geo):
+        form = AgencyForm(form_data(kind="state_aht_bureau", level="state", state=geo.mh.pk, pincode="411001"))
+        assert form.is_valid(), form.errors
+        agency = form.save()
+        assert (agency.state, agency.district, agency.location_precision) == (geo.mh, None, LocationPrecision.PIN)
+
+    def test_a_state_admin_is_told_the_state_is_not_theirs(self, geo):
+        form = AgencyForm(form_data(state=geo.bihar.pk, district=geo.patna.pk), allowed_states=[geo.mh.pk])
+        assert not form.is_valid()
+        assert "only within your own state" in form.errors["state"][0]

@@ -185,3 +185,95 @@ def test_the_pincode_hint_names_the_district(login, cast):
 def test_the_about_page_credits_the_data(client, db):
     response = client.get(reverse("about"))
     assert b"Department of Posts" in response.content and b"Government Open Data Licence" in response.content
+
+
+def test_the_pincode_hint_says_when_a_pin_is_ill_formed(login, cast):
+    client = login(cast.asha)
+    assert b"is not a PIN code" in client.get(reverse("stakeholders:pincode_hint"), {"pincode": "4110"}).content
+    assert b"not in the India Post directory" in client.get(reverse("stakeholders:pincode_hint"), {"pincode": "999999"}).content
+
+
+def test_district_options_say_all_districts_in_filters_and_nothing_chosen_in_forms(login, cast):
+    client = login(cast.asha)
+    url = reverse("stakeholders:district_options")
+    assert b">All districts<" in client.get(url, {"state": cast.geo.mh.pk}).content
+    form_options = client.get(url, {"state": cast.geo.mh.pk, "form": "1"}).content
+    assert b"All districts" not in form_options and b">Pune<" in form_options
+
+
+def test_an_agency_admin_cannot_move_the_agency_to_another_state_through_the_district(login, cast):
+    client = login(cast.nina)
+    url = reverse("stakeholders:agency_edit", args=[cast.ngo.pk])
+    form = client.get(url).context["form"]
+    data = {k: v for k, v in form.initial.items() if v not in (None, False) and k != "services"}
+    data.update({"state": cast.geo.bihar.pk, "district": cast.geo.patna.pk})
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Patna is not in Maharashtra." in response.context["form"].errors["district"]
+    cast.ngo.refresh_from_db()
+    assert cast.ngo.district == cast.geo.pune
+
+
+
+def test_the_admin_refuses_a_parent_cycle_with_a_field_error(login, cast):
+    child = make_agency(code="CHILD", name="Child", parent=cast.ahtu, district=cast.geo.pune)
+    client = login(cast.root)
+    url = reverse("admin:stakeholders_agency_change", args=[cast.ahtu.pk])
+    response = client.get(url)
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None or value is False:
+            continue
+        data[name] = value
+    data["parent"] = child.pk
+    for formset in response.context["inline_admin_formsets"]:
+        fs = formset.formset
+        for k, v in fs.management_form.initial.items():
+            data[f"{fs.prefix}-{k}"] = v
+        for i, f in enumerate(fs.forms):
+            for name, field in f.fields.items():
+                v = f.instance.pk if name == "id" else f.initial.get(name)
+                if v is not None and v is not False:
+                    data[f"{fs.prefix}-{i}-{name}"] = getattr(v, "pk", v)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "own ancestor" in response.context["adminform"].form.errors["parent"][0]
+    cast.ahtu.refresh_from_db()
+    assert cast.ahtu.parent is None
+    del data["parent"]
+    data["name"] = "AHTU Pune (renamed)"
+    assert client.post(url, data).status_code == 302
+    cast.ahtu.refresh_from_db()
+    assert cast.ahtu.name == "AHTU Pune (renamed)"
+
+
+@pytest.mark.parametrize("sort", ["beds", "-beds", "district", "-district"])
+def test_agencies_without_beds_or_district_sort_last_both_ways(login, cast, sort):
+    make_agency(code="OSC", name="One stop centre", kind="one_stop_centre", district=cast.geo.pune, beds_total=10, beds_available=2)
+    make_agency(code="NAT", name="A national body", kind="ministry", level="national")
+    listed = [a.code for a in login(cast.asha).get(LIST, {"sort": sort, "per_page": 100}).context["agencies"]]
+    if "beds" in sort:
+        with_beds = ["PUNE-SS", "OSC"] if sort == "beds" else ["OSC", "PUNE-SS"]
+        assert listed[:2] == with_beds
+    else:
+        assert listed[-1] in {"NAT", "SC", "MH-WCD", "MH-AHTB", "WB-WCD"}
+        assert "NAT" not in listed[:3]
+
+
+def test_the_detail_page_says_when_it_shows_only_some_units(login, cast, monkeypatch):
+    from stakeholders import views
+
+    monkeypatch.setattr(views, "CHILDREN_SHOWN", 2)
+    for n in range(3):
+        make_agency(code=f"UNIT-{n}", name=f"Unit {n}", parent=cast.mh_ahtb, district=cast.geo.pune)
+    response = login(cast.asha).get(detail(cast.mh_ahtb))
+    assert len(response.context["children"]) == 2
+    assert b"The first 2 of 3 units" in response.content
+
+
+def test_the_detail_page_lists_who_is_served_with_commas(login, cast):
+    content = login(cast.asha).get(detail(cast.ngo)).content.decode()
+    assert "women/girls, men/boys, transgender persons" in content
+    assert "women/girls, transgender persons · ages 18" in login(cast.asha).get(detail(cast.shelter)).content.decode()
