@@ -105,6 +105,15 @@ def read_rows(reader) -> tuple[list[tuple[int, dict]], RowError | None]:
     return rows, None
 
 
+def nul_cell_errors(raw: dict) -> list[tuple[str, str]]:
+    """(column, message) for each cell holding a NUL character: a file saved as something other than CSV
+    text, and a value PostgreSQL would refuse to store."""
+    return [
+        (column, _("The cell holds a NUL character; save the file again as CSV text."))
+        for column, value in raw.items() if column and isinstance(value, str) and "\x00" in value
+    ]
+
+
 def safe_cell(value) -> str:
     """Keep spreadsheet programs from executing a cell as a formula (CSV injection)."""
     text = "" if value is None else str(value)

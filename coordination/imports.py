@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from django.db import transaction
 from django.utils import timezone
 
-from coordination.csvio import ImportReport, RowError, read_csv
+from coordination.csvio import ImportReport, RowError, nul_cell_errors, read_csv, read_rows
 from coordination.indicators import CUMULATIVE_RULES, FIELDS, MAX_MONTHLY_VALUE, cumulative_violations, row_problems
 from coordination.models import AhtuReturn, AhtuReturnEvent, ReturnStatus
 from coordination.periods import EARLIEST_MONTH, add_months, last_ended_month, month_key, parse_month
@@ -56,16 +56,19 @@ def import_returns(
     report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run)
     if problems:
         return report
-    raw_rows = [(reader.line_num, row) for row in reader]
+    raw_rows, problem = read_rows(reader)
     report.rows = len(raw_rows)
+    if problem:
+        report.errors.append(problem)
+        return report
     codes = {(row.get("ahtu_code") or "").strip() for _line, row in raw_rows}
     agencies = {a.code: a for a in Agency.objects.filter(code__in=codes).only("pk", "code", "name", "kind", "state_id")}
 
     good: list[_Row] = []
     first_line: dict[tuple[int, date], int] = {}
     for index, (line, raw) in enumerate(raw_rows, start=1):
-        errors: list[tuple[str, str]] = []
-        row = _parse(line, raw, agencies, errors, allowed_state_ids, today)
+        errors = nul_cell_errors(raw)
+        row = None if errors else _parse(line, raw, agencies, errors, allowed_state_ids, today)
         if row is not None:
             key = (row.ahtu.pk, row.month)
             if key in first_line:

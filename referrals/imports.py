@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from coordination.csvio import ImportReport, RowError, read_csv, safe_cell
+from coordination.csvio import ImportReport, RowError, nul_cell_errors, read_csv, read_rows, safe_cell
 from referrals.audit import audit
 from referrals.bulk import allocate_ids, existing, fast_insert
 from referrals.deadlines import rule_for
@@ -129,8 +129,11 @@ def import_referrals(stream, *, dry_run: bool = False, skip_invalid: bool = Fals
     report = ImportReport(errors=list(problems), warnings=warnings, dry_run=dry_run)
     if problems:
         return report
-    raw_rows = [(reader.line_num, row) for row in reader]
+    raw_rows, problem = read_rows(reader)
     report.rows = len(raw_rows)
+    if problem:
+        report.errors.append(problem)
+        return report
     lookup = _Lookup()
     agencies = {code: (pk, state_id, kind) for code, pk, state_id, kind in Agency.objects.values_list("code", "pk", "state_id", "kind")}
     now = timezone.now()
@@ -138,8 +141,8 @@ def import_referrals(stream, *, dry_run: bool = False, skip_invalid: bool = Fals
     parsed: list[_Row] = []
     first_line_of_reference: dict[str, int] = {}
     for index, (line, raw) in enumerate(raw_rows, start=1):
-        errors: list[tuple[str, str]] = []
-        row = _parse(line, raw, agencies, lookup, now, errors)
+        errors = nul_cell_errors(raw)
+        row = None if errors else _parse(line, raw, agencies, lookup, now, errors)
         if row is not None and row.reference in first_line_of_reference:
             errors.append(("reference", f"Duplicate reference {row.reference!r} (also on line {first_line_of_reference[row.reference]})."))
         elif row is not None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coordination.csvio import ImportReport, RowError, read_csv, read_rows, safe_cell, unsafe_cell
+from coordination.csvio import ImportReport, RowError, nul_cell_errors, read_csv, read_rows, safe_cell, unsafe_cell
 from stakeholders.geography import GeographyIndex
 from stakeholders.locations import resolve_location
 from stakeholders.models import MAX_BEDS, Agency, AgencyService
@@ -176,9 +176,7 @@ def _current_values(current, columns, geo, code_by_pk) -> dict[str, str]:
 def _parse_row(raw, geo, existing, errors, allowed_state_ids) -> _Row:
     row = _Row()
     get = lambda column: unsafe_cell((raw.get(column) or "").strip())  # noqa: E731
-    for column, value in raw.items():
-        if column and isinstance(value, str) and "\x00" in value:
-            errors.append((column, _("The cell holds a NUL character; save the file again as CSV text.")))
+    errors.extend(nul_cell_errors(raw))
     row.code = get("code")
     if not row.code:
         errors.append(("code", _("A code is required.")))

@@ -149,3 +149,11 @@ def test_an_exported_list_imports_back(cast, login, tmp_path):
     assert "Ignored column(s)" in report.warnings[0]
     assert set(Referral.objects.values_list("reference", "status")) == {
         ("IMP-001", "completed"), ("IMP-002", "sent"), ("IMP-003", "declined")}
+
+
+def test_a_nul_character_or_an_unreadable_line_is_reported_not_a_crash(cast):
+    report = run(csv_text(GOOD[0].replace("IMP-001", "IMP-\x00001")))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "reference")]
+    report = run(csv_text(GOOD[0], "IMP-002,C-" + "x" * 200_000 + ",PUNE-SS,PUNE-DLSA,legal_aid,sent,2025-02-01,,,,,,,"), skip_invalid=True)
+    assert [e.line for e in report.errors] == [3] and "cannot be read as CSV" in report.errors[0].message
+    assert not report.written and not Referral.objects.exists()

@@ -313,6 +313,13 @@ class TestImport:
         assert list(AhtuReturn.objects.order_by("month").values_list("status", "victims_rescued", "imported")) == [
             ("approved", 5, True), ("approved", 0, True)]
 
+    def test_a_nul_character_or_an_unreadable_line_is_reported_not_a_crash(self, cast):
+        report = import_returns(csv_text(row("PUNE-AHTU\x00", "2024-01")))
+        assert [(e.line, e.column) for e in report.errors] == [(2, "ahtu_code")]
+        report = import_returns(csv_text(row(), row("X" * 200_000)), skip_invalid=True)
+        assert [e.line for e in report.errors] == [3] and "cannot be read as CSV" in report.errors[0].message
+        assert not report.written and not AhtuReturn.objects.exists()
+
     def test_status_submitted_leaves_them_for_review(self, cast):
         import_returns(csv_text(row()), status="submitted")
         assert AhtuReturn.objects.get().status == "submitted"
