@@ -61,7 +61,7 @@ def import_returns(
     if problem:
         report.errors.append(problem)
         return report
-    codes = {(row.get("ahtu_code") or "").strip() for _line, row in raw_rows}
+    codes = {(row.get("ahtu_code") or "").strip() for _line, row in raw_rows if not nul_cell_errors(row)}
     agencies = {a.code: a for a in Agency.objects.filter(code__in=codes).only("pk", "code", "name", "kind", "state_id")}
 
     good: list[_Row] = []
