@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from referrals.identity import IDENTITY_FIELDS
 from referrals.models import Case
-from referrals.vocab import AgeStatus, CaseGender, ConsentGiver, DeclineReason, LegalBasis, Outcome, Purpose, Urgency
+from referrals.vocab import (
+    AgeBand, AgeBasis, AgeStatus, CaseGender, ConsentGiver, DeclineReason, LegalBasis, Outcome, Purpose, Urgency,
+)
 from stakeholders.models import Agency, District, State
 
 # The statute to record when a legal basis is chosen and none is typed.
@@ -130,6 +132,26 @@ class ConsentForm(forms.Form):
             "statutory_reference": data.get("statutory_reference") or "", "scope": data["scope"],
             "language": data.get("language") or "", "given_on": data.get("given_on") or timezone.localdate(),
         }
+
+
+class AgeForm(forms.Form):
+    """The person's age once determined (JJ Act 2015 s.94), or corrected, and how it was determined. The service
+    (`case_determine_age`) checks the combination and names the field at fault."""
+
+    basis = forms.ChoiceField(label=_("Determined from"), choices=AgeBasis.choices, widget=ChoiceCards)
+    age_years = forms.IntegerField(label=_("Age (years)"), required=False, min_value=0, max_value=120,
+                                   widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": 120}),
+                                   help_text=_("It decides minor or adult."))
+    age_band = forms.ChoiceField(label=_("Or the age band"), required=False,
+                                 choices=[("", "—")] + [c for c in AgeBand.choices if c[0] != AgeBand.UNDETERMINED],
+                                 help_text=_("Only when the age in years is not known."))
+
+    def service_kwargs(self) -> dict:
+        # An age in years decides the band (as when the case is opened): a band left over from before is dropped.
+        data = self.cleaned_data
+        age_years = data.get("age_years")
+        return {"basis": data["basis"], "age_years": age_years,
+                "age_band": (data.get("age_band") or None) if age_years is None else None}
 
 
 class IdentityForm(forms.Form):

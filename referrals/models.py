@@ -25,6 +25,7 @@ from referrals.vocab import (
     PENDING_STATUSES,
     SENT_STATUSES,
     AgeBand,
+    AgeBasis,
     AgeStatus,
     CaseGender,
     ConsentGiver,
@@ -177,6 +178,9 @@ class Case(models.Model):
     age_years = models.PositiveSmallIntegerField(_("age (years)"), null=True, blank=True)
     age_band = models.CharField(_("age band"), max_length=15, choices=AgeBand.choices, default=AgeBand.UNDETERMINED)
     age_status = models.CharField(_("minor or adult"), max_length=15, choices=AgeStatus.choices, default=AgeStatus.UNDETERMINED)
+    age_basis = models.CharField(_("age determined from"), max_length=20, choices=AgeBasis.choices, blank=True,
+                                 help_text=_("Empty while the age is as recorded when the case was opened."))
+    age_determined_at = models.DateTimeField(_("age determined"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=15, choices=CaseGender.choices, default=CaseGender.UNKNOWN)
     exploitation = models.CharField(_("form of exploitation"), max_length=30, choices=Exploitation.choices)
     origin_state = models.ForeignKey(State, verbose_name=_("state of origin"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")

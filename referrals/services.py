@@ -25,16 +25,19 @@ from django.utils.translation import gettext_lazy as _l
 from guardian.shortcuts import assign_perm, remove_perm
 
 from referrals.audit import audit
-from referrals.deadlines import rule_for
+from referrals.deadlines import RULES, rule_for
 from referrals.identity import case_legal_basis, encrypt_identity
 from referrals.matching import SHELTER_SERVICES, serves
 from referrals.models import Case, CaseIdentity, Consent, Referral, ReferralEvent, forget_shares, user_shares
 from referrals.vocab import (
+    ADULT_AGE_BASES,
     CUSTODY_PURPOSES,
     IDENTITY_PURPOSES,
     MINOR_BANDS,
     OPEN_STATUSES,
+    PENDING_STATUSES,
     AgeBand,
+    AgeBasis,
     AgeStatus,
     ConsentGiver,
     DeclineReason,
@@ -644,6 +647,105 @@ def case_share_revoke(*, case: Case, agency: Agency, by) -> None:
         audit(user=by, agency_id=agency_id, action="revoke", object_type="case", object_ref=case.code,
               detail={"with": agency.code})
         forget_shares(by)
+
+
+# --- age determination -----------------------------------------------------------------------------
+
+
+def _age_problem(*, age_years: int | None, age_band: str | None, basis: str) -> dict[str, str]:
+    """Field errors of an age determination (empty when it may be recorded)."""
+    if basis not in AgeBasis.values:
+        return {"basis": _("Choose how the age was determined.")}
+    if age_years is None and not age_band:
+        return {"age_years": _("Give the age in years, or at least the age band.")}
+    if age_years is not None and not (isinstance(age_years, int) and 0 <= age_years <= 120):
+        return {"age_years": _("Give the age as a whole number of years between 0 and 120.")}
+    if age_band and (age_band not in AgeBand.values or age_band == AgeBand.UNDETERMINED):
+        return {"age_band": _("Choose an age band from the list.")}
+    band, status = derive_age(age_years=age_years, age_band=age_band, age_status=None)
+    if age_years is not None and age_band and age_band != band:
+        return {"age_band": _("An age of %(age)s is not in the band “%(band)s”.") % {
+            "age": age_years, "band": dict(AgeBand.choices)[age_band]}}
+    if status == AgeStatus.ADULT and basis not in ADULT_AGE_BASES:
+        return {"basis": _(
+            "A self-declared age cannot record the person as an adult: until documents, a medical age assessment "
+            "or the CWC's or JJB's order say so, the person is treated as a child (JJ Act 2015 s.94)."
+        )}
+    return {}
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%d %b %Y, %H:%M") if moment else _("none")
+
+
+def _deadline_note(*, old_due, old_rule: str, new_due, new_rule: str, status: str, basis: str) -> str:
+    """The timeline's line for a deadline moved by an age determination: what changed and why (no identity)."""
+    rules = {rule.slug: rule for rule in RULES}
+    source = lambda slug: f" ({rules[slug].source})" if slug in rules else ""  # noqa: E731
+    return _(
+        "Deadline changed: the person's age was determined (%(status)s; %(basis)s). Due: %(old)s%(old_source)s → "
+        "%(new)s%(new_source)s."
+    ) % {
+        "status": str(dict(AgeStatus.choices)[status]).lower(), "basis": str(dict(AgeBasis.choices)[basis]).lower(),
+        "old": _when(old_due), "old_source": source(old_rule), "new": _when(new_due), "new_source": source(new_rule),
+    }
+
+
+def case_determine_age(*, case: Case, age_years: int | None = None, age_band: str | None = None, basis: str, by) -> Case:
+    """Record the person's age once determined (JJ Act 2015 s.94), or correct it: the age, band and minor/adult
+    status are derived as when the case was opened (`derive_age`), with how the age was determined.
+
+    Only caseworkers and admins of the agency holding the case may do this. When minor/adult changes, the
+    legal deadlines of the case's referrals still waiting for an answer are recomputed from the rule table
+    ("to be determined" counts as a child there, so determining a child changes none), each change noted on
+    the referral's timeline; answered, closed and draft referrals keep theirs (a draft gets its deadline when
+    sent). Audit-logged; a refusal changes nothing. Returns the case, with `changed_deadlines`: the references of
+    the referrals whose deadline changed."""
+    problem = _age_problem(age_years=age_years, age_band=age_band, basis=basis)
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        # Referrals first, then the case: the order in which accepting a custody referral locks them.
+        pending = list(
+            Referral.objects.select_for_update().filter(case_id=case.pk, status__in=PENDING_STATUSES).order_by("pk")
+        )
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.holder_id not in user_scope(by).acting_agency_ids:
+            raise PermissionDenied(_("Only caseworkers and admins of the agency holding the case may record its age."))
+        band, status = derive_age(age_years=age_years, age_band=age_band, age_status=None)
+        before = {"age_years": locked.age_years, "age_band": locked.age_band, "age_status": locked.age_status,
+                  "age_basis": locked.age_basis}
+        after = {"age_years": age_years, "age_band": band, "age_status": status, "age_basis": basis}
+        if before == after:
+            raise ValidationError(_("Case %(code)s already records this age, determined this way. Nothing was changed.")
+                                  % {"code": locked.code})
+        now = timezone.now()
+        for name, value in after.items():
+            setattr(locked, name, value)
+        locked.age_determined_at = now
+        locked.save(update_fields=[*after, "age_determined_at", "updated_at"])
+        deadlines = []
+        if status != before["age_status"]:
+            for referral in pending:
+                if referral.sent_at is None:
+                    continue  # no clock to count from (an imported row without its sending time)
+                rule = rule_for(referral.purpose, status)
+                due_at = rule.due_at(sent_at=referral.sent_at, rescued_at=locked.rescued_at) if rule else None
+                slug = rule.slug if rule else ""
+                if (slug, due_at) == (referral.deadline_rule, referral.due_at):
+                    continue
+                note = _deadline_note(old_due=referral.due_at, old_rule=referral.deadline_rule, new_due=due_at,
+                                      new_rule=slug, status=status, basis=basis)
+                deadlines.append({"referral": referral.reference, "from": referral.deadline_rule, "to": slug})
+                referral.due_at, referral.deadline_rule = due_at, slug
+                referral.save(update_fields=["due_at", "deadline_rule", "updated_at"])
+                _event(referral, by=by, agency_id=locked.holder_id, from_status=referral.status, note=note, at=now)
+        changed = sorted(name for name in after if before[name] != after[name])
+        audit(user=by, agency_id=locked.holder_id, action="update", object_type="case", object_ref=locked.code,
+              legal_basis=case_legal_basis(locked), at=now,
+              detail={"age": changed, "age_status": [before["age_status"], status], "basis": basis, "deadlines": deadlines})
+    locked.changed_deadlines = [row["referral"] for row in deadlines]
+    return locked
 
 
 # --- sharing and delegating a referral ----------------------------------------------------------------

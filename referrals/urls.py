@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/<str:code>/refer/", views.referral_create_view, name="case_refer"),
     path("cases/<str:code>/identity/", views.case_identity_view, name="case_identity"),
     path("cases/<str:code>/identity/edit/", views.case_identity_edit_view, name="case_identity_edit"),
+    path("cases/<str:code>/age/", views.case_age_view, name="case_age"),
     path("cases/<str:code>/consents/new/", views.consent_add_view, name="consent_add"),
     path("cases/<str:code>/consents/<int:pk>/withdraw/", views.consent_withdraw_view, name="consent_withdraw"),
     path("cases/<str:code>/shares/", views.case_share_view, name="case_share"),

@@ -31,6 +31,7 @@ from referrals.deadlines import RULES
 from referrals.filtersets import AuditFilterSet, ReferralFilterSet
 from referrals.forms import (
     ACTION_FORMS,
+    AgeForm,
     CaseForm,
     ConsentForm,
     IdentityForm,
@@ -58,7 +59,7 @@ from referrals.selectors import (
     referral_shares,
     visible_reroutes,
 )
-from referrals.vocab import PENDING_STATUSES, AgeStatus, Purpose, Status
+from referrals.vocab import PENDING_STATUSES, AgeBand, AgeStatus, Purpose, Status
 from stakeholders.models import Agency, District
 from stakeholders.selectors import user_scope
 from stakeholders.vocab import AgencyKind
@@ -547,6 +548,7 @@ def _case_context(request, case):
         "can_refer": bool(stake & scope.acting_agency_ids),
         "can_consent": bool(stake & scope.acting_agency_ids),
         "can_share": holder_actor,
+        "can_record_age": holder_actor,
         "shares": case_shares(case) if holder_actor else [],
         "share_form": ShareForm() if holder_actor else None,
     }
@@ -621,6 +623,30 @@ def consent_add_view(request, code):
             messages.success(request, _("Consent recorded."))
             return redirect(case)
     return render(request, "referrals/consent_form.html", {"case": case, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_age_view(request, code):
+    """Record the age once determined (or correct it) and how: the holder's caseworkers and admins only."""
+    case = case_for(request.user, code)
+    if case.holder_id not in user_scope(request.user).acting_agency_ids:
+        raise PermissionDenied(_("Only caseworkers and admins of the agency holding the case may record its age."))
+    band_only = case.age_years is None and case.age_band != AgeBand.UNDETERMINED
+    initial = {"age_years": case.age_years, "basis": case.age_basis or None, "age_band": case.age_band if band_only else ""}
+    form = AgeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_determine_age(case=case, by=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            _attach(exc, form)
+        else:
+            text = _("Age recorded: %(status)s.") % {"status": case.get_age_status_display()}
+            if case.changed_deadlines:
+                text += " " + _("Deadlines recomputed for %(refs)s.") % {"refs": ", ".join(case.changed_deadlines)}
+            messages.success(request, text)
+            return redirect(case)
+    return render(request, "referrals/age_form.html", {"case": case, "form": form})
 
 
 @login_required

@@ -24,6 +24,21 @@ class AgeStatus(models.TextChoices):
     UNDETERMINED = "undetermined", _("Age to be determined")
 
 
+class AgeBasis(models.TextChoices):
+    """How a person's age was determined (JJ Act 2015 s.94: documents first, else a medical age assessment
+    ordered by the CWC or JJB; the committee's or board's order records it)."""
+
+    DOCUMENTS = "documents", _("Documents (birth or school certificate)")
+    MEDICAL = "medical", _("Medical age assessment")
+    ORDER = "order", _("Order of the CWC / JJB")
+    SELF_DECLARED = "self_declared", _("Self-declared")
+
+
+# A person's own statement may record them as a child, never as an adult: traffickers coach victims to say
+# they are over 18, and until the age is determined the benefit of the doubt treats them as a child.
+ADULT_AGE_BASES = frozenset({AgeBasis.DOCUMENTS, AgeBasis.MEDICAL, AgeBasis.ORDER})
+
+
 class CaseGender(models.TextChoices):
     FEMALE = "female", _("Female")
     MALE = "male", _("Male")
