@@ -15,7 +15,7 @@ NAV = [
     ("referrals:review", _("Review"), "supervisor"),
     ("stakeholders:agency_list", _("Agencies"), "any"),
     ("mapping:network", _("Network"), "analysis"),
-    ("mapping:coverage", _("Coverage"), "analysis"),
+    ("mapping:coverage", _("Coverage"), "coverage"),
     ("coordination:impact", _("Impact"), "impact"),
     ("coordination:return_list", _("Returns"), "returns"),
     ("coordination:training_list", _("Training"), "training"),
@@ -39,6 +39,11 @@ def _visible(rule, scope) -> bool:
         return scope.is_supervisor or scope.superuser
     if rule == "analysis":
         return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.admin_agency_ids)
+    if rule == "coverage":
+        # Coverage is drawn around places: an admin of a national body (no state) has none to see.
+        return scope.superuser or scope.committee or scope.is_supervisor or any(
+            m.role == m.Role.ADMIN and m.agency.state_id is not None for m in scope.memberships
+        )
     if rule == "impact":
         return scope.superuser or scope.committee or scope.is_supervisor or bool(scope.agency_ids)
     # Steering pages: AHTU returns for AHTUs and their states; training and action items for the bodies

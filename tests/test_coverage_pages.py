@@ -434,3 +434,16 @@ def test_the_report_of_an_admin_does_not_count_unassessed_referral_gaps_as_zero(
     out = io.StringIO()
     call_command("coverage_report", as_user="arjun", format="text", stdout=out)
     assert "unlinked_agencies not assessed" in out.getvalue()
+
+
+def test_the_navigation_offers_coverage_only_to_those_who_can_open_it(covered, login):
+    from tests.factories import make_agency, make_user
+
+    ministry = make_agency(kind="ministry", level="national", name="A national ministry")
+    minister_admin = make_user("ministry-admin", agency=ministry, role="admin")
+    client = login(minister_admin)
+    assert client.get(reverse("mapping:coverage")).status_code == 404
+    assert reverse("mapping:coverage") not in client.get("/").content.decode()
+    home = login(covered.nina).get("/").content.decode()
+    assert login(covered.nina).get(reverse("mapping:coverage")).status_code == 200
+    assert reverse("mapping:coverage") in home
