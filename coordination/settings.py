@@ -7,6 +7,7 @@ message naming the variable; production (DEBUG off) refuses to start without its
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -33,12 +34,20 @@ VAR_DIR = BASE_DIR / "var"  # untracked: local database, generated local secrets
 DEBUG = env_bool("DEBUG", False)
 
 
+# Commands that only read the code (never a signed cookie, an identity or a request) run on a build or CI
+# machine without the production secrets; they get throw-away ones for this process alone.
+CODE_ONLY_COMMANDS = {"makemigrations", "collectstatic", "makemessages", "compilemessages"}
+_CODE_ONLY = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in CODE_ONLY_COMMANDS
+
+
 def _required_secret(name: str, local_file: str, generate) -> str:
     value = env_str(name)
     if value:
         return value
     if DEBUG:
         return local_secret(VAR_DIR / local_file, generate)
+    if _CODE_ONLY:
+        return generate()
     raise ImproperlyConfigured(
         f"{name} is not set. Production (DEBUG off) needs it in the environment or in a file named by {name}_FILE."
     )
@@ -62,7 +71,7 @@ for _key in IDENTITY_KEYS:
         ) from None
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-if not DEBUG and not ALLOWED_HOSTS:
+if not DEBUG and not ALLOWED_HOSTS and not _CODE_ONLY:
     raise ImproperlyConfigured("ALLOWED_HOSTS is not set. Production (DEBUG off) needs the host names it serves.")
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
 

@@ -120,3 +120,12 @@ def test_production_starts_with_its_secrets():
         DATABASE_URL="postgres://u@localhost/aht",
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_code_only_commands_run_without_the_production_secrets():
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "IDENTITY_KEYS", "ALLOWED_HOSTS", "DATABASE_URL"}}
+    checked = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT, env=clean,
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and "No changes detected" in checked.stdout, checked.stderr
+    served = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert served.returncode != 0 and "SECRET_KEY is not set" in served.stderr
